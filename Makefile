@@ -1,0 +1,41 @@
+# scrip: two commands — `make run` starts everything, `make test` passes the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-external lint pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## make run: embedded PostgreSQL under .scrip/, migrations, demo data, API on :8000
+run: $(STAMP)
+	$(BIN)/scrip up
+
+## make test: lint, types, layer contract, then every test on real PostgreSQL
+test: $(STAMP) lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+## the suites that touch storage, against SCRIP_TEST_DATABASE_URL (an external server)
+test-external: $(STAMP)
+	$(BIN)/python -m pytest tests/db tests/services tests/api tests/concurrency
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .scrip

@@ -1,0 +1,136 @@
+"""Exactly once: run a mutating call and store its answer under its key in one transaction.
+
+A replay returns the stored answer and does nothing again; the same key with another request
+is refused; a refusal is remembered too (after rolling back the work) so a retry of a refused
+call cannot succeed later by surprise. Deadlocks and serialization failures are retried here;
+a lock that can't be had in time becomes ``busy``, which is not remembered, so the till may
+retry with the same key.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from psycopg import errors as pg_errors
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from scrip import crypto
+from scrip.api.errors import error_response
+from scrip.db import idempotency as keys_db
+from scrip.db.registers import RegisterContext
+from scrip.domain.errors import Busy, IdempotencyRefused, ScripError
+from scrip.services import refusals
+
+Work = Callable[[Connection, datetime], tuple[int, BaseModel, uuid.UUID | None]]
+_RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+_ATTEMPTS = 5
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fingerprint(route: str, body: BaseModel | None) -> str:
+    payload = body.model_dump(mode="json") if body is not None else None
+    canonical = json.dumps([route, payload], sort_keys=True, separators=(",", ":"))
+    return crypto.request_fingerprint(canonical.encode())
+
+
+def run(
+    engine: Engine,
+    *,
+    till: RegisterContext,
+    key: str,
+    route: str,
+    body: BaseModel | None,
+    work: Work,
+) -> JSONResponse:
+    request_hash = fingerprint(route, body)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _once(engine, till=till, key=key, request_hash=request_hash, work=work)
+        except DBAPIError as error:
+            if isinstance(error.orig, pg_errors.LockNotAvailable):
+                return error_response(Busy("the voucher is busy; retry with the same key"))
+            if not isinstance(error.orig, _RETRYABLE) or attempt == _ATTEMPTS - 1:
+                raise
+        except Busy as error:
+            return error_response(error)
+        except ScripError as error:
+            return _remember_refusal(
+                engine, till=till, key=key, request_hash=request_hash, error=error
+            )
+    raise AssertionError("unreachable")
+
+
+def _once(
+    engine: Engine, *, till: RegisterContext, key: str, request_hash: str, work: Work
+) -> JSONResponse:
+    with engine.begin() as conn:
+        if not keys_db.claim(
+            conn, register_id=till.register_id, key=key, request_hash=request_hash
+        ):
+            return _replay(conn, till=till, key=key, request_hash=request_hash)
+        status, answer, operation_id = work(conn, utc_now())
+        body = answer.model_dump(mode="json")
+        keys_db.remember(
+            conn,
+            register_id=till.register_id,
+            key=key,
+            status_code=status,
+            response=body,
+            operation_id=operation_id,
+        )
+    return JSONResponse(body, status_code=status)
+
+
+def _replay(
+    conn: Connection, *, till: RegisterContext, key: str, request_hash: str
+) -> JSONResponse:
+    stored = keys_db.lock_key(conn, register_id=till.register_id, key=key)
+    assert stored is not None
+    if stored.reversed_at is not None:
+        raise IdempotencyRefused(
+            "this key was reversed; use a new key", code="idempotency_key_reversed"
+        )
+    if stored.request_hash != request_hash:
+        raise IdempotencyRefused(
+            "this key was used for a different request", code="idempotency_key_reused"
+        )
+    response: Any = stored.response
+    return JSONResponse(
+        response, status_code=stored.status_code or 200, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+def _remember_refusal(
+    engine: Engine, *, till: RegisterContext, key: str, request_hash: str, error: ScripError
+) -> JSONResponse:
+    if isinstance(error, IdempotencyRefused):
+        return error_response(error)
+    with engine.begin() as conn:
+        if not keys_db.claim(
+            conn, register_id=till.register_id, key=key, request_hash=request_hash
+        ):
+            try:
+                return _replay(conn, till=till, key=key, request_hash=request_hash)
+            except IdempotencyRefused as refused:
+                return error_response(refused)
+        refusals.keep(conn, error, where=till, now=utc_now())
+        response = error_response(error)
+        keys_db.remember(
+            conn,
+            register_id=till.register_id,
+            key=key,
+            status_code=response.status_code,
+            response=json.loads(bytes(response.body)),
+            operation_id=None,
+        )
+    return response

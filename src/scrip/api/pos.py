@@ -1,0 +1,353 @@
+"""The POS API under /v1/pos, authenticated by register key (S7).
+
+Every mutating call takes an ``Idempotency-Key`` and runs through ``idempotency.run``: one
+transaction holds the effect and the stored answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import Connection
+
+from scrip.api import idempotency
+from scrip.api.deps import EngineDep, IdempotencyKeyDep, RegisterDep
+from scrip.db.registers import RegisterContext
+from scrip.domain.money import Money
+from scrip.services import pos, receipts, reversal
+from scrip.services.till import ReceiptInput
+from scrip.services.views import OperationResult
+from scrip.wire import pos as wire
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": wire.ErrorOut, "description": text}
+    for status, text in {
+        400: "malformed request or missing Idempotency-Key",
+        401: "unknown register key",
+        403: "PIN required or wrong",
+        404: "no such voucher or receipt",
+        409: "refused in the current state (see error.code)",
+        422: "invalid input",
+        423: "PIN locked",
+        503: "busy, retry with the same key",
+    }.items()
+}
+
+router = APIRouter(prefix="/v1/pos", tags=["pos"], responses=ERRORS)
+
+Service = Callable[[Connection, datetime], tuple[int, BaseModel, uuid.UUID | None]]
+
+
+def _receipt(r: wire.ReceiptIn | wire.OpenReceiptIn) -> ReceiptInput:
+    return ReceiptInput(
+        receipt_id=getattr(r, "receipt_id", None),
+        number=r.number,
+        z_report=r.z_report,
+        operator_code=r.operator,
+        amount_minor=r.amount_minor,
+    )
+
+
+def _operation(result: OperationResult) -> tuple[int, BaseModel, uuid.UUID | None]:
+    return 201, wire.OperationOut.model_validate(asdict(result)), result.operation_id
+
+
+def _mutate(
+    request: Request,
+    engine: EngineDep,
+    till: RegisterContext,
+    key: str,
+    body: BaseModel | None,
+    work: Service,
+) -> JSONResponse:
+    route = f"{request.method} {request.url.path}"
+    return idempotency.run(engine, till=till, key=key, route=route, body=body, work=work)
+
+
+@router.get("/vouchers/{code}", response_model=wire.VoucherOut)
+def look_up(code: str, engine: EngineDep, till: RegisterDep) -> wire.VoucherOut:
+    """State, balance, what is held, denomination, validity and what it may pay for."""
+    with engine.connect() as conn:
+        return wire.VoucherOut.model_validate(asdict(pos.look_up(conn, till=till, code=code)))
+
+
+@router.get("/vouchers/{code}/history", response_model=wire.HistoryOut)
+def history(code: str, engine: EngineDep, till: RegisterDep) -> wire.HistoryOut:
+    with engine.connect() as conn:
+        rows = pos.history(conn, till=till, code=code)
+    return wire.HistoryOut(code=code, rows=[wire.HistoryRowOut.model_validate(r) for r in rows])
+
+
+@router.post("/receipts", status_code=201, response_model=wire.ReceiptOut)
+def open_receipt(
+    body: wire.OpenReceiptIn,
+    request: Request,
+    engine: EngineDep,
+    till: RegisterDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Open a receipt: operations naming it hold value until it is confirmed or cancelled."""
+
+    def work(conn: Connection, now: datetime) -> tuple[int, BaseModel, uuid.UUID | None]:
+        result = receipts.open_receipt(
+            conn, till=till, receipt=_receipt(body), timeout_s=body.timeout_s, now=now
+        )
+        return 201, wire.ReceiptOut.model_validate(asdict(result)), None
+
+    return _mutate(request, engine, till, key, body, work)
+
+
+def _close(
+    request: Request,
+    engine: EngineDep,
+    till: RegisterContext,
+    key: str,
+    receipt_id: int,
+    confirm: bool,
+) -> JSONResponse:
+    def work(conn: Connection, now: datetime) -> tuple[int, BaseModel, uuid.UUID | None]:
+        close = receipts.confirm if confirm else receipts.cancel
+        result = close(conn, till=till, receipt_id=receipt_id, now=now)
+        return 200, wire.ReceiptOut.model_validate(asdict(result)), None
+
+    return _mutate(request, engine, till, key, None, work)
+
+
+@router.post("/receipts/{receipt_id}/confirm", response_model=wire.ReceiptOut)
+def confirm_receipt(
+    receipt_id: int, request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    """Post every hold of the receipt at once."""
+    return _close(request, engine, till, key, receipt_id, confirm=True)
+
+
+@router.post("/receipts/{receipt_id}/cancel", response_model=wire.ReceiptOut)
+def cancel_receipt(
+    receipt_id: int, request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    """Void every hold of the receipt; vouchers return to the state they had."""
+    return _close(request, engine, till, key, receipt_id, confirm=False)
+
+
+@router.post("/sales", status_code=201, response_model=wire.OperationOut)
+def sell(
+    body: wire.SaleIn,
+    request: Request,
+    engine: EngineDep,
+    till: RegisterDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Sell and activate one or more vouchers (a variable amount where the type allows)."""
+    items = [pos.SaleItem(i.code, i.amount_minor) for i in body.items]
+    return _mutate(
+        request,
+        engine,
+        till,
+        key,
+        body,
+        lambda conn, now: _operation(
+            pos.sell(conn, till=till, items=items, receipt=_receipt(body.receipt), now=now)
+        ),
+    )
+
+
+@router.post("/vouchers/{code}/redemptions", status_code=201, response_model=wire.OperationOut)
+def redeem(
+    code: str,
+    body: wire.RedeemIn,
+    request: Request,
+    engine: EngineDep,
+    till: RegisterDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Pay with a voucher; ``partial_allowed`` takes what is available when it is less."""
+    return _mutate(
+        request,
+        engine,
+        till,
+        key,
+        body,
+        lambda conn, now: _operation(
+            pos.redeem(
+                conn,
+                till=till,
+                code=code,
+                amount=Money(body.amount_minor, body.currency),
+                partial_allowed=body.partial_allowed,
+                pin=body.pin,
+                receipt=_receipt(body.receipt),
+                now=now,
+            )
+        ),
+    )
+
+
+@router.post("/vouchers/{code}/refunds", status_code=201, response_model=wire.OperationOut)
+def refund(
+    code: str,
+    body: wire.AmountIn,
+    request: Request,
+    engine: EngineDep,
+    till: RegisterDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Goods paid with this voucher came back: the amount returns to it."""
+    return _mutate(
+        request,
+        engine,
+        till,
+        key,
+        body,
+        lambda conn, now: _operation(
+            pos.refund(
+                conn,
+                till=till,
+                code=code,
+                amount=Money(body.amount_minor, body.currency),
+                receipt=_receipt(body.receipt),
+                now=now,
+            )
+        ),
+    )
+
+
+@router.post("/vouchers/{code}/reloads", status_code=201, response_model=wire.OperationOut)
+def reload(
+    code: str,
+    body: wire.AmountIn,
+    request: Request,
+    engine: EngineDep,
+    till: RegisterDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    return _mutate(
+        request,
+        engine,
+        till,
+        key,
+        body,
+        lambda conn, now: _operation(
+            pos.reload(
+                conn,
+                till=till,
+                code=code,
+                amount=Money(body.amount_minor, body.currency),
+                receipt=_receipt(body.receipt),
+                now=now,
+            )
+        ),
+    )
+
+
+@router.post("/vouchers/{code}/returns", status_code=201, response_model=wire.OperationOut)
+def return_unused(
+    code: str,
+    body: wire.ReturnIn,
+    request: Request,
+    engine: EngineDep,
+    till: RegisterDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Take back an unused certificate: the customer is paid back."""
+    return _mutate(
+        request,
+        engine,
+        till,
+        key,
+        body,
+        lambda conn, now: _operation(
+            pos.return_unused(conn, till=till, code=code, receipt=_receipt(body.receipt), now=now)
+        ),
+    )
+
+
+@router.post("/vouchers/{code}/transfers", status_code=201, response_model=wire.OperationOut)
+def transfer(
+    code: str,
+    body: wire.TransferIn,
+    request: Request,
+    engine: EngineDep,
+    till: RegisterDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Move the available balance to another card; this one is blocked."""
+    return _mutate(
+        request,
+        engine,
+        till,
+        key,
+        body,
+        lambda conn, now: _operation(
+            pos.transfer_balance(
+                conn,
+                till=till,
+                code=code,
+                target_code=body.target_code,
+                pin=body.pin,
+                receipt=_receipt(body.receipt),
+                now=now,
+            )
+        ),
+    )
+
+
+def _state_route(what: str, path: str, summary: str) -> None:
+    def change(
+        code: str,
+        body: wire.StateChangeIn,
+        request: Request,
+        engine: EngineDep,
+        till: RegisterDep,
+        key: IdempotencyKeyDep,
+    ) -> JSONResponse:
+        return _mutate(
+            request,
+            engine,
+            till,
+            key,
+            body,
+            lambda conn, now: _operation(
+                pos.change_state(
+                    conn, till=till, code=code, what=what, receipt=_receipt(body.receipt), now=now
+                )
+            ),
+        )
+
+    router.add_api_route(
+        path,
+        change,
+        methods=["POST"],
+        status_code=201,
+        summary=summary,
+        response_model=wire.OperationOut,
+        name=what,
+    )
+
+
+_state_route("block", "/vouchers/{code}/block", "Block a voucher")
+_state_route("unblock", "/vouchers/{code}/unblock", "Unblock a voucher")
+_state_route("hand_over", "/vouchers/{code}/hand-over", "Hand a prepared voucher over")
+
+
+@router.post("/reversals", response_model=wire.ReversalOut)
+def reverse(
+    body: wire.ReversalIn,
+    request: Request,
+    engine: EngineDep,
+    till: RegisterDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Undo the operation sent under ``idempotency_key`` whose answer was lost; if it never
+    arrived, make sure it never takes effect."""
+
+    def work(conn: Connection, now: datetime) -> tuple[int, BaseModel, uuid.UUID | None]:
+        result = reversal.reverse(conn, till=till, key=body.idempotency_key, now=now)
+        return 200, wire.ReversalOut.model_validate(asdict(result)), None
+
+    return _mutate(request, engine, till, key, body, work)

@@ -1,0 +1,1 @@
+"""The `scrip` command line (Typer), one module per noun."""

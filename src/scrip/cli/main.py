@@ -1,0 +1,196 @@
+"""`scrip`: run the server and worker, migrate, load the demo, manage registers and vouchers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import UTC, datetime
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from scrip import settings
+from scrip.cli.database import migrate, resolve_dsn
+from scrip.db.engine import make_engine
+from scrip.jobs import worker as worker_jobs
+from scrip.services import catalog, demo
+
+app = typer.Typer(help="scrip: vouchers, gift cards and gift certificates.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+register_app = typer.Typer(help="Cash registers and their API keys.", no_args_is_help=True)
+voucher_app = typer.Typer(help="Look at vouchers.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(register_app, name="register")
+app.add_typer(voucher_app, name="voucher")
+out = Console()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    migrate(resolve_dsn(settings.load()))
+    out.print("[green]schema is up to date[/]")
+
+
+@app.command("demo")
+def load_demo() -> None:
+    """Load the demo issuer, stores, registers, types and vouchers (once)."""
+    config = settings.load()
+    dsn = resolve_dsn(config)
+    migrate(dsn)
+    _ensure_demo(config, dsn)
+
+
+def _ensure_demo(config: settings.Settings, dsn: str) -> dict[str, str]:
+    keys_file = config.home / "demo-register-keys.json"
+    engine = make_engine(dsn, pool_size=1)
+    with engine.begin() as conn:
+        if demo.exists(conn):
+            keys: dict[str, str] = json.loads(keys_file.read_text()) if keys_file.exists() else {}
+            return keys
+        loaded = demo.load(conn, now=_now())
+    engine.dispose()
+    # The demo's own keys are kept beside the embedded database so `make run` can show them
+    # again; real register keys are shown once and stored only as hashes.
+    keys_file.parent.mkdir(parents=True, exist_ok=True)
+    keys_file.write_text(json.dumps(loaded.register_keys, indent=2))
+    keys_file.chmod(0o600)
+    table = Table("type", "voucher codes")
+    for type_code, codes in loaded.codes.items():
+        table.add_row(type_code, ", ".join(codes[:3]) + " …")
+    out.print(table)
+    return loaded.register_keys
+
+
+def _serve(config: settings.Settings, dsn: str) -> None:
+    stop = threading.Event()
+    engine = make_engine(dsn, pool_size=2)
+    thread = threading.Thread(
+        target=worker_jobs.run_forever,
+        args=(engine,),
+        kwargs={"interval_s": 5.0, "stop": stop},
+        daemon=True,
+    )
+    thread.start()
+    try:
+        uvicorn.run(
+            "scrip.server:app_from_env",
+            factory=True,
+            host=config.host,
+            port=config.port,
+            workers=config.workers,
+            log_level=config.log_level,
+        )
+    finally:
+        stop.set()
+
+
+@app.command("up")
+def up() -> None:
+    """Everything at once: database, migrations, demo data, API and worker."""
+    config = settings.load()
+    dsn = resolve_dsn(config)
+    migrate(dsn)
+    keys = _ensure_demo(config, dsn)
+    base = f"http://{config.host}:{config.port}"
+    out.print(f"\n[bold]scrip is starting at[/] {base}")
+    out.print(f"OpenAPI docs: {base}/docs")
+    for serial, key in keys.items():
+        out.print(f"register {serial} key: [bold]{key}[/]")
+    if keys:
+        first = next(iter(keys.values()))
+        out.print(f"try: curl -H 'Authorization: Bearer {first}' {base}/v1/pos/vouchers/CODE\n")
+    _serve(config, dsn)
+
+
+@app.command("serve")
+def serve() -> None:
+    """Serve the HTTP API (and run the worker beside it)."""
+    config = settings.load()
+    _serve(config, resolve_dsn(config))
+
+
+@app.command("worker")
+def worker(once: bool = typer.Option(False, help="one pass, then exit")) -> None:
+    """Release the holds of receipts past their time-out, every few seconds."""
+    logging.basicConfig(level=logging.INFO)
+    engine = make_engine(resolve_dsn(settings.load()), pool_size=2)
+    if once:
+        out.print(f"released {worker_jobs.run_once(engine)} timed-out receipts")
+        return
+    worker_jobs.run_forever(engine, interval_s=5.0, stop=threading.Event())
+
+
+@register_app.command("create")
+def register_create(
+    store: str = typer.Option(..., help="store code"),
+    serial: str = typer.Option(..., help="register serial number"),
+    issuer: str = typer.Option("DEMO", help="issuer code"),
+) -> None:
+    """Create a register; its API key is printed once and stored only as a hash."""
+    from sqlalchemy import text
+
+    engine = make_engine(resolve_dsn(settings.load()), pool_size=1)
+    with engine.begin() as conn:
+        store_id = conn.execute(
+            text(
+                "SELECT s.id FROM stores s JOIN issuers i ON i.id = s.issuer_id"
+                " WHERE s.code = :s AND i.code = :i"
+            ),
+            {"s": store, "i": issuer},
+        ).scalar_one_or_none()
+        if store_id is None:
+            out.print(f"[red]no store {store} at issuer {issuer}[/]")
+            raise typer.Exit(2)
+        created = catalog.create_register(conn, store_id=store_id, serial_number=serial)
+    out.print(f"register {serial}: key [bold]{created.api_key}[/] (shown once)")
+
+
+@voucher_app.command("show")
+def voucher_show(code: str, issuer: str = typer.Option("DEMO", help="issuer code")) -> None:
+    """A voucher's state, balance and full history."""
+    from sqlalchemy import text
+
+    from scrip.db import history as history_db
+    from scrip.db import vouchers as vouchers_db
+    from scrip.domain.codes import normalize
+
+    engine = make_engine(resolve_dsn(settings.load()), pool_size=1)
+    with engine.connect() as conn:
+        issuer_id = conn.execute(
+            text("SELECT id FROM issuers WHERE code = :c"), {"c": issuer}
+        ).scalar_one_or_none()
+        voucher = (
+            None
+            if issuer_id is None
+            else vouchers_db.find_voucher(conn, issuer_id=issuer_id, code=normalize(code))
+        )
+        if voucher is None:
+            out.print(f"[red]no voucher {code}[/]")
+            raise typer.Exit(1)
+        rows = history_db.list_history(conn, voucher.id)
+    out.print(
+        f"[bold]{voucher.code}[/] {voucher.type_code} ({voucher.classification}) "
+        f"state [bold]{voucher.state}[/] balance {voucher.balance_minor} "
+        f"held {voucher.held_minor} {voucher.currency} valid until {voucher.valid_until}"
+    )
+    table = Table("when", "what", "status", "amount", "balance after", "state", "store", "receipt")
+    for r in rows:
+        table.add_row(
+            f"{r['occurred_at']:%Y-%m-%d %H:%M:%S}",
+            r["type"],
+            r["status"],
+            str(r["amount_minor"] or ""),
+            str(r["balance_after_minor"]),
+            f"{r['state_before'] or ''}→{r['state_after']}",
+            r["store_code"] or "",
+            r["receipt_number"] or "",
+        )
+    out.print(table)

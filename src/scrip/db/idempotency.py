@@ -1,0 +1,88 @@
+"""Idempotency keys, stored in the same transaction as the effect they guard.
+
+Two requests with one key race on the primary key: the second waits for the first to commit,
+then finds its row and replays its answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.expression import bindparam
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    request_hash: str
+    status_code: int | None
+    response: Any
+    operation_id: uuid.UUID | None
+    reversed_at: datetime | None
+
+
+def claim(conn: Connection, *, register_id: int, key: str, request_hash: str) -> bool:
+    """Insert the key; False when it already exists (after waiting for its writer)."""
+    inserted = conn.execute(
+        text(
+            "INSERT INTO idempotency_keys (register_id, key, request_hash) VALUES (:r, :k, :h)"
+            " ON CONFLICT DO NOTHING RETURNING 1"
+        ),
+        {"r": register_id, "k": key, "h": request_hash},
+    ).first()
+    return inserted is not None
+
+
+def lock_key(conn: Connection, *, register_id: int, key: str) -> StoredKey | None:
+    row = conn.execute(
+        text(
+            "SELECT request_hash, status_code, response, operation_id, reversed_at"
+            " FROM idempotency_keys WHERE register_id = :r AND key = :k FOR UPDATE"
+        ),
+        {"r": register_id, "k": key},
+    ).first()
+    return StoredKey(*row) if row else None
+
+
+_REMEMBER = text(
+    "UPDATE idempotency_keys SET status_code = :s, response = :body, operation_id = :op"
+    " WHERE register_id = :r AND key = :k"
+).bindparams(bindparam("body", type_=JSONB))
+
+
+def remember(
+    conn: Connection,
+    *,
+    register_id: int,
+    key: str,
+    status_code: int,
+    response: Any,
+    operation_id: uuid.UUID | None,
+) -> None:
+    conn.execute(
+        _REMEMBER,
+        {"s": status_code, "body": response, "op": operation_id, "r": register_id, "k": key},
+    )
+
+
+def mark_reversed(conn: Connection, *, register_id: int, key: str, now: datetime) -> None:
+    conn.execute(
+        text("UPDATE idempotency_keys SET reversed_at = :now WHERE register_id = :r AND key = :k"),
+        {"now": now, "r": register_id, "k": key},
+    )
+
+
+def insert_tombstone(conn: Connection, *, register_id: int, key: str, now: datetime) -> bool:
+    """Record that ``key`` was reversed before it ever arrived, so a late original is refused."""
+    inserted = conn.execute(
+        text(
+            "INSERT INTO idempotency_keys (register_id, key, request_hash, reversed_at)"
+            " VALUES (:r, :k, 'tombstone', :now) ON CONFLICT DO NOTHING RETURNING 1"
+        ),
+        {"r": register_id, "k": key, "now": now},
+    ).first()
+    return inserted is not None

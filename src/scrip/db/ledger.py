@@ -1,0 +1,127 @@
+"""Ledger storage: accounts, transfers (pending → posted / voided / expired) and their state.
+
+Shared accounts (store clearing, promotional expense, breakage income) carry no balance column:
+their balance is a sum over transfers, so no till ever waits on another till's row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+
+@dataclass(frozen=True, slots=True)
+class NewTransfer:
+    debit_account_id: int
+    credit_account_id: int
+    amount_minor: int
+    code: str
+
+
+def insert_account(
+    conn: Connection, *, issuer_id: int, kind: str, currency: str, store_id: int | None = None
+) -> int:
+    return int(
+        conn.execute(
+            text(
+                "INSERT INTO ledger_accounts (issuer_id, kind, currency, store_id)"
+                " VALUES (:issuer_id, :kind, :currency, :store_id) RETURNING id"
+            ),
+            {"issuer_id": issuer_id, "kind": kind, "currency": currency, "store_id": store_id},
+        ).scalar_one()
+    )
+
+
+def shared_account_id(conn: Connection, *, issuer_id: int, kind: str, currency: str) -> int:
+    """The issuer-wide account of a kind (promotional expense, breakage), made on first use."""
+    found = conn.execute(
+        text(
+            "SELECT id FROM ledger_accounts WHERE issuer_id = :i AND kind = :k"
+            " AND currency = :c AND store_id IS NULL"
+        ),
+        {"i": issuer_id, "k": kind, "c": currency},
+    ).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    return insert_account(conn, issuer_id=issuer_id, kind=kind, currency=currency)
+
+
+def insert_transfers(
+    conn: Connection,
+    *,
+    operation_id: uuid.UUID,
+    transfers: Sequence[NewTransfer],
+    currency: str,
+    state: str,
+    receipt_id: int | None,
+    now: datetime,
+) -> None:
+    if not transfers:
+        return
+    conn.execute(
+        text(
+            "INSERT INTO ledger_transfers (operation_id, debit_account_id, credit_account_id,"
+            " amount_minor, currency, code, state, receipt_id, created_at, resolved_at)"
+            " VALUES (:op, :debit, :credit, :amount, :currency, :code, :state, :receipt, :now,"
+            " :resolved)"
+        ),
+        [
+            {
+                "op": operation_id,
+                "debit": t.debit_account_id,
+                "credit": t.credit_account_id,
+                "amount": t.amount_minor,
+                "currency": currency,
+                "code": t.code,
+                "state": state,
+                "receipt": receipt_id,
+                "now": now,
+                "resolved": now if state == "posted" else None,
+            }
+            for t in transfers
+        ],
+    )
+
+
+def resolve_pending(
+    conn: Connection, *, operation_id: uuid.UUID, state: str, now: datetime
+) -> list[NewTransfer]:
+    """Move an operation's pending transfers to ``state`` (posted, voided, expired)."""
+    rows = conn.execute(
+        text(
+            "UPDATE ledger_transfers SET state = :state, resolved_at = :now"
+            " WHERE operation_id = :op AND state = 'pending'"
+            " RETURNING debit_account_id, credit_account_id, amount_minor, code"
+        ),
+        {"state": state, "now": now, "op": operation_id},
+    ).all()
+    return [NewTransfer(*row) for row in rows]
+
+
+def posted_transfers_of(conn: Connection, operation_id: uuid.UUID) -> list[NewTransfer]:
+    rows = conn.execute(
+        text(
+            "SELECT debit_account_id, credit_account_id, amount_minor, code FROM ledger_transfers"
+            " WHERE operation_id = :op AND state = 'posted' ORDER BY id"
+        ),
+        {"op": operation_id},
+    ).all()
+    return [NewTransfer(*row) for row in rows]
+
+
+def spent_minor(conn: Connection, account_id: int) -> int:
+    """What was paid with a voucher and not yet refunded to it (posted)."""
+    found = conn.execute(
+        text(
+            "SELECT coalesce(sum(CASE WHEN code = 'redemption' THEN amount_minor"
+            " WHEN code = 'refund' THEN -amount_minor END), 0) FROM ledger_transfers"
+            " WHERE state = 'posted' AND ((code = 'redemption' AND debit_account_id = :a)"
+            " OR (code = 'refund' AND credit_account_id = :a))"
+        ),
+        {"a": account_id},
+    ).scalar_one()
+    return int(found)

@@ -1,0 +1,157 @@
+"""Receipts (POS bills) and the pending operations an open receipt holds."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+
+@dataclass(slots=True)
+class ReceiptRow:
+    id: int
+    issuer_id: int
+    store_id: int
+    register_id: int
+    receipt_number: str | None
+    z_report: str | None
+    operator_code: str | None
+    amount_minor: int | None
+    state: str
+    opened_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptOperation:
+    id: int
+    receipt_id: int
+    operation_id: uuid.UUID
+    voucher_id: int
+    kind: str
+    amount_minor: int
+    state_before: str
+    state_on_confirm: str
+    target_voucher_id: int | None
+    state: str
+
+
+_COLUMNS = (
+    "id, issuer_id, store_id, register_id, receipt_number, z_report, operator_code,"
+    " amount_minor, state, opened_at, expires_at, closed_at"
+)
+
+
+def insert_receipt(conn: Connection, **values: object) -> ReceiptRow:
+    columns = ", ".join(values)
+    params = ", ".join(f":{name}" for name in values)
+    row = (
+        conn.execute(
+            text(f"INSERT INTO receipts ({columns}) VALUES ({params}) RETURNING {_COLUMNS}"), values
+        )
+        .mappings()
+        .one()
+    )
+    return ReceiptRow(**row)
+
+
+def claim_receipt_number(
+    conn: Connection,
+    *,
+    issuer_id: int,
+    receipt_number: str,
+    register_id: int,
+    receipt_id: int | None,
+    exclusive: bool,
+) -> bool:
+    """Claim a POS receipt number for a register; False when another register (or, when
+    ``exclusive``, anyone at all) has claimed it before."""
+    inserted = conn.execute(
+        text(
+            "INSERT INTO receipt_claims (issuer_id, receipt_number, register_id, receipt_id)"
+            " VALUES (:i, :n, :reg, :r) ON CONFLICT DO NOTHING RETURNING 1"
+        ),
+        {"i": issuer_id, "n": receipt_number, "reg": register_id, "r": receipt_id},
+    ).first()
+    if inserted is not None:
+        return True
+    if exclusive:
+        return False
+    owner = conn.execute(
+        text("SELECT register_id FROM receipt_claims WHERE issuer_id = :i AND receipt_number = :n"),
+        {"i": issuer_id, "n": receipt_number},
+    ).scalar_one()
+    return int(owner) == register_id
+
+
+def lock_receipt(conn: Connection, receipt_id: int) -> ReceiptRow | None:
+    row = (
+        conn.execute(
+            text(f"SELECT {_COLUMNS} FROM receipts WHERE id = :id FOR UPDATE"), {"id": receipt_id}
+        )
+        .mappings()
+        .first()
+    )
+    return ReceiptRow(**row) if row else None
+
+
+def close_receipt(conn: Connection, *, receipt_id: int, state: str, now: datetime) -> None:
+    conn.execute(
+        text("UPDATE receipts SET state = :state, closed_at = :now WHERE id = :id"),
+        {"state": state, "now": now, "id": receipt_id},
+    )
+
+
+def insert_operation(conn: Connection, **values: object) -> None:
+    columns = ", ".join(values)
+    params = ", ".join(f":{name}" for name in values)
+    conn.execute(text(f"INSERT INTO receipt_operations ({columns}) VALUES ({params})"), values)
+
+
+def pending_operations(conn: Connection, receipt_id: int) -> list[ReceiptOperation]:
+    rows = conn.execute(
+        text(
+            "SELECT id, receipt_id, operation_id, voucher_id, kind, amount_minor, state_before,"
+            " state_on_confirm, target_voucher_id, state FROM receipt_operations"
+            " WHERE receipt_id = :r AND state = 'pending' ORDER BY id"
+        ),
+        {"r": receipt_id},
+    ).mappings()
+    return [ReceiptOperation(**row) for row in rows]
+
+
+def operation_by_id(conn: Connection, operation_id: uuid.UUID) -> ReceiptOperation | None:
+    row = (
+        conn.execute(
+            text(
+                "SELECT id, receipt_id, operation_id, voucher_id, kind, amount_minor, state_before,"
+                " state_on_confirm, target_voucher_id, state FROM receipt_operations"
+                " WHERE operation_id = :op"
+            ),
+            {"op": operation_id},
+        )
+        .mappings()
+        .first()
+    )
+    return ReceiptOperation(**row) if row else None
+
+
+def set_operation_state(conn: Connection, *, operation_id: uuid.UUID, state: str) -> None:
+    conn.execute(
+        text("UPDATE receipt_operations SET state = :s WHERE operation_id = :op"),
+        {"s": state, "op": operation_id},
+    )
+
+
+def due_receipt_ids(conn: Connection, *, now: datetime, limit: int) -> list[int]:
+    rows = conn.execute(
+        text(
+            "SELECT id FROM receipts WHERE state = 'open' AND expires_at <= :now"
+            " ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED"
+        ),
+        {"now": now, "limit": limit},
+    ).scalars()
+    return [int(r) for r in rows]

@@ -1,0 +1,292 @@
+"""The tables, declared once with SQLAlchemy Core; Alembic migrations are written against them.
+
+Money columns are ``<name>_minor BIGINT`` beside a ``currency CHAR(3)``. The ledger's zero-sum
+rule is structural (a transfer has exactly one debit and one credit account) and the database
+enforces positive amounts and distinct accounts.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> Column[int]:
+    return Column("id", BigInteger, Identity(), primary_key=True)
+
+
+def _created_at() -> Column[object]:
+    return Column(
+        "created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")
+    )
+
+
+issuers = Table(
+    "issuers",
+    metadata,
+    _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("code_prefix", String(16), nullable=False, server_default=""),
+    Column("barcode_format", String(16), nullable=False, server_default="code128"),
+    Column("receipt_number_required", Boolean, nullable=False, server_default=text("false")),
+    Column("pin_max_attempts", Integer, nullable=False, server_default=text("3")),
+    Column("receipt_timeout_s", Integer, nullable=False, server_default=text("900")),
+    _created_at(),
+)
+
+stores = Table(
+    "stores",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("timezone", Text, nullable=True),
+    _created_at(),
+    UniqueConstraint("issuer_id", "code"),
+)
+
+registers = Table(
+    "registers",
+    metadata,
+    _id(),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("serial_number", String(64), nullable=False),
+    Column("api_key_hash", String(64), nullable=False, unique=True),
+    Column("api_key_hint", String(12), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _created_at(),
+    UniqueConstraint("store_id", "serial_number"),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name", Text, nullable=False),
+    UniqueConstraint("issuer_id", "code"),
+)
+
+voucher_types = Table(
+    "voucher_types",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("classification", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("value_mode", String(8), nullable=False),  # fixed | variable
+    Column("face_value_minor", BigInteger, nullable=True),
+    Column("extra_value_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("multi_use", Boolean, nullable=False, server_default=text("true")),
+    Column("reloadable", Boolean, nullable=False, server_default=text("false")),
+    Column("max_balance_minor", BigInteger, nullable=True),
+    Column("min_activation_receipt_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("min_payment_receipt_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("validity_basis", String(16), nullable=False, server_default="from_activation"),
+    Column("validity_days", Integer, nullable=True),
+    Column("valid_from_on", Date, nullable=True),
+    Column("valid_until_on", Date, nullable=True),
+    Column("pin_length", Integer, nullable=True),
+    Column("return_to_prepared", Boolean, nullable=False, server_default=text("false")),
+    _created_at(),
+    UniqueConstraint("issuer_id", "code"),
+    CheckConstraint("value_mode IN ('fixed', 'variable')", name="value_mode"),
+    CheckConstraint("value_mode = 'variable' OR face_value_minor > 0", name="fixed_has_face_value"),
+    CheckConstraint("extra_value_minor >= 0", name="extra_value_not_negative"),
+)
+
+ledger_accounts = Table(
+    "ledger_accounts",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("store_id", ForeignKey("stores.id"), nullable=True),
+    _created_at(),
+)
+Index(
+    "uq_ledger_accounts_shared",
+    ledger_accounts.c.issuer_id,
+    ledger_accounts.c.kind,
+    ledger_accounts.c.currency,
+    text("coalesce(store_id, 0)"),
+    unique=True,
+    postgresql_where=text("kind <> 'voucher_liability'"),
+)
+
+vouchers = Table(
+    "vouchers",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("type_id", ForeignKey("voucher_types.id"), nullable=False),
+    Column("account_id", ForeignKey("ledger_accounts.id"), nullable=False, unique=True),
+    Column("code", String(64), nullable=False),
+    Column("serial_number", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("face_value_minor", BigInteger, nullable=True),
+    Column("extra_value_minor", BigInteger, nullable=False, server_default=text("0")),
+    # The cached posted balance and held amount of the voucher's own liability account; the
+    # row is locked on every movement anyway, so the cache costs nothing extra (LESSONS.md).
+    Column("balance_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("held_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("valid_from", DateTime(timezone=True), nullable=True),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("card_id", String(64), nullable=True),
+    Column("card_holder_id", String(64), nullable=True),
+    Column("pin_hash", String(128), nullable=True),
+    Column("pin_failed_count", Integer, nullable=False, server_default=text("0")),
+    Column("pin_locked", Boolean, nullable=False, server_default=text("false")),
+    # The open receipt whose pending operation moved this voucher into a transient state.
+    Column("pending_receipt_id", BigInteger, nullable=True),
+    Column("activated_at", DateTime(timezone=True), nullable=True),
+    Column("activated_store_id", ForeignKey("stores.id"), nullable=True),
+    _created_at(),
+    UniqueConstraint("issuer_id", "code"),
+    UniqueConstraint("type_id", "serial_number"),
+    CheckConstraint("balance_minor >= 0", name="balance_not_negative"),
+    CheckConstraint("held_minor >= 0 AND held_minor <= balance_minor", name="held_within_balance"),
+)
+
+ledger_transfers = Table(
+    "ledger_transfers",
+    metadata,
+    _id(),
+    Column("operation_id", Uuid, nullable=False, index=True),
+    Column("debit_account_id", ForeignKey("ledger_accounts.id"), nullable=False, index=True),
+    Column("credit_account_id", ForeignKey("ledger_accounts.id"), nullable=False, index=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("code", String(16), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("receipt_id", BigInteger, nullable=True),
+    _created_at(),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
+    CheckConstraint("state IN ('pending', 'posted', 'voided', 'expired')", name="state"),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("register_id", ForeignKey("registers.id"), nullable=False),
+    Column("receipt_number", String(64), nullable=True),
+    Column("z_report", String(32), nullable=True),
+    Column("operator_code", String(32), nullable=True),
+    Column("amount_minor", BigInteger, nullable=True),
+    Column("state", String(12), nullable=False),  # open | confirmed | cancelled | expired
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("state IN ('open', 'confirmed', 'cancelled', 'expired')", name="state"),
+)
+Index("ix_receipts_open_expiry", receipts.c.expires_at, postgresql_where=text("state = 'open'"))
+
+# A POS receipt number belongs to the first register that claims it (per issuer): several
+# tenders of one bill share it, another register recycling it is refused.
+receipt_claims = Table(
+    "receipt_claims",
+    metadata,
+    Column("issuer_id", ForeignKey("issuers.id"), primary_key=True),
+    Column("receipt_number", String(64), primary_key=True),
+    Column("register_id", ForeignKey("registers.id"), nullable=False),
+    Column("receipt_id", BigInteger, nullable=True),
+    _created_at(),
+)
+
+# Operations of an open receipt: what confirming posts and cancelling undoes.
+receipt_operations = Table(
+    "receipt_operations",
+    metadata,
+    _id(),
+    Column("receipt_id", ForeignKey("receipts.id"), nullable=False, index=True),
+    Column("operation_id", Uuid, nullable=False, unique=True),
+    Column("voucher_id", ForeignKey("vouchers.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("state_before", String(16), nullable=False),
+    Column("state_on_confirm", String(16), nullable=False),
+    Column("target_voucher_id", BigInteger, nullable=True),
+    Column("state", String(12), nullable=False, server_default="pending"),
+)
+
+voucher_history = Table(
+    "voucher_history",
+    metadata,
+    _id(),
+    Column("voucher_id", ForeignKey("vouchers.id"), nullable=False),
+    Column("operation_id", Uuid, nullable=True),
+    Column("type", String(32), nullable=False),
+    Column("status", String(10), nullable=False),  # recorded | pending | cancelled
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("store_id", BigInteger, nullable=True),
+    Column("register_id", BigInteger, nullable=True),
+    Column("receipt_id", BigInteger, nullable=True),
+    Column("receipt_number", String(64), nullable=True),
+    Column("z_report", String(32), nullable=True),
+    Column("operator_code", String(32), nullable=True),
+    Column("amount_minor", BigInteger, nullable=True),
+    Column("balance_after_minor", BigInteger, nullable=False),
+    Column("state_before", String(16), nullable=True),
+    Column("state_after", String(16), nullable=False),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    CheckConstraint("status IN ('recorded', 'pending', 'cancelled')", name="status"),
+)
+Index("ix_voucher_history_voucher", voucher_history.c.voucher_id, voucher_history.c.id)
+Index("ix_voucher_history_operation", voucher_history.c.operation_id)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("register_id", ForeignKey("registers.id"), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("response", JSONB, nullable=True),
+    Column("operation_id", Uuid, nullable=True),
+    # A reversal by key: the effect was undone, or (tombstone) a late original is refused.
+    Column("reversed_at", DateTime(timezone=True), nullable=True),
+    _created_at(),
+)

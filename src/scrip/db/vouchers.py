@@ -1,0 +1,128 @@
+"""Voucher rows: find and lock by code, write back state and cached balances, create."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+
+@dataclass(slots=True)
+class VoucherRow:
+    """A voucher joined with the type fields every POS decision needs."""
+
+    id: int
+    issuer_id: int
+    account_id: int
+    code: str
+    serial_number: int
+    state: str
+    currency: str
+    face_value_minor: int | None
+    extra_value_minor: int
+    balance_minor: int
+    held_minor: int
+    valid_from: datetime | None
+    valid_until: datetime | None
+    card_id: str | None
+    card_holder_id: str | None
+    pin_hash: str | None
+    pin_failed_count: int
+    pin_locked: bool
+    pending_receipt_id: int | None
+    activated_at: datetime | None
+    type_id: int
+    type_code: str
+    classification: str
+    value_mode: str
+    multi_use: bool
+    reloadable: bool
+    max_balance_minor: int | None
+    min_activation_receipt_minor: int
+    min_payment_receipt_minor: int
+    validity_basis: str
+    validity_days: int | None
+    valid_from_on: date | None
+    valid_until_on: date | None
+    return_to_prepared: bool
+
+
+_SELECT = """
+    SELECT v.id, v.issuer_id, v.account_id, v.code, v.serial_number, v.state, v.currency,
+           v.face_value_minor, v.extra_value_minor, v.balance_minor, v.held_minor,
+           v.valid_from, v.valid_until, v.card_id, v.card_holder_id, v.pin_hash,
+           v.pin_failed_count, v.pin_locked, v.pending_receipt_id, v.activated_at,
+           t.id AS type_id, t.code AS type_code, t.classification, t.value_mode, t.multi_use,
+           t.reloadable, t.max_balance_minor, t.min_activation_receipt_minor,
+           t.min_payment_receipt_minor, t.validity_basis, t.validity_days, t.valid_from_on,
+           t.valid_until_on, t.return_to_prepared
+      FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
+"""
+_BY_CODES = text(_SELECT + " WHERE v.issuer_id = :issuer_id AND v.code = ANY(:codes) ORDER BY v.id")
+_LOCK_BY_CODES = text(
+    _SELECT
+    + " WHERE v.issuer_id = :issuer_id AND v.code = ANY(:codes) ORDER BY v.id FOR UPDATE OF v"
+)
+_LOCK_BY_IDS = text(_SELECT + " WHERE v.id = ANY(:ids) ORDER BY v.id FOR UPDATE OF v")
+
+
+def find_voucher(conn: Connection, *, issuer_id: int, code: str) -> VoucherRow | None:
+    row = conn.execute(_BY_CODES, {"issuer_id": issuer_id, "codes": [code]}).mappings().first()
+    return VoucherRow(**row) if row else None
+
+
+def lock_vouchers(conn: Connection, *, issuer_id: int, codes: Sequence[str]) -> list[VoucherRow]:
+    """Lock vouchers by code, always in id order so two tills never deadlock each other."""
+    rows = conn.execute(_LOCK_BY_CODES, {"issuer_id": issuer_id, "codes": list(codes)}).mappings()
+    return [VoucherRow(**row) for row in rows]
+
+
+def lock_vouchers_by_id(conn: Connection, ids: Sequence[int]) -> list[VoucherRow]:
+    rows = conn.execute(_LOCK_BY_IDS, {"ids": sorted(set(ids))}).mappings()
+    return [VoucherRow(**row) for row in rows]
+
+
+_WRITABLE = (
+    "state",
+    "balance_minor",
+    "held_minor",
+    "valid_from",
+    "valid_until",
+    "pin_failed_count",
+    "pin_locked",
+    "pending_receipt_id",
+    "activated_at",
+)
+
+
+def save_voucher(conn: Connection, voucher: VoucherRow, **extra: Any) -> None:
+    """Write back the mutable fields of a locked voucher in one statement."""
+    values = {name: getattr(voucher, name) for name in _WRITABLE}
+    values.update(extra)
+    assignments = ", ".join(f"{name} = :{name}" for name in values)
+    conn.execute(
+        text(f"UPDATE vouchers SET {assignments} WHERE id = :id"), {**values, "id": voucher.id}
+    )
+
+
+def insert_voucher(conn: Connection, **values: Any) -> int:
+    columns = ", ".join(values)
+    params = ", ".join(f":{name}" for name in values)
+    return int(
+        conn.execute(
+            text(f"INSERT INTO vouchers ({columns}) VALUES ({params}) RETURNING id"), values
+        ).scalar_one()
+    )
+
+
+def next_serial(conn: Connection, type_id: int) -> int:
+    # The type row is locked so two generations of one type never hand out the same serial.
+    conn.execute(text("SELECT id FROM voucher_types WHERE id = :t FOR UPDATE"), {"t": type_id})
+    found = conn.execute(
+        text("SELECT coalesce(max(serial_number), 0) + 1 FROM vouchers WHERE type_id = :t"),
+        {"t": type_id},
+    ).scalar_one()
+    return int(found)

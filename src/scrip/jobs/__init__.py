@@ -1,0 +1,1 @@
+"""Background work: receipt time-outs (and later expiry, outbox)."""

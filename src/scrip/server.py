@@ -1,0 +1,39 @@
+"""create_app(dsn): the HTTP application, wiring the API onto one pooled engine."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from scrip import __version__
+from scrip.api import errors, pos
+from scrip.db.engine import make_engine
+
+
+def create_app(
+    *, dsn: str | None = None, engine: Engine | None = None, pool_size: int = 10
+) -> FastAPI:
+    app = FastAPI(
+        title="scrip",
+        version=__version__,
+        summary="Vouchers, gift cards and gift certificates: POS API",
+    )
+    app.state.engine = engine if engine is not None else make_engine(dsn or "", pool_size=pool_size)
+    errors.install(app)
+    app.include_router(pos.router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn workers: the DSN comes from the environment (set by ``scrip up``)."""
+    from scrip import settings
+
+    config = settings.load()
+    if not config.database_url:
+        raise RuntimeError("SCRIP_DATABASE_URL is not set")
+    return create_app(dsn=config.database_url, pool_size=config.pool_size)

@@ -1,0 +1,208 @@
+"""Setting up an issuer: stores, registers, operators, voucher types and vouchers.
+
+The back office (and the demo, and the tests) create value only through these functions and
+the POS services, so every voucher starts with its ledger account and a history row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from scrip import crypto
+from scrip.db import history as history_db
+from scrip.db import ledger as ledger_db
+from scrip.db import registers as registers_db
+from scrip.db import vouchers as vouchers_db
+from scrip.db.history import HistoryEntry, Where
+from scrip.domain import validity
+from scrip.domain.codes import CodeTemplate
+from scrip.domain.errors import InvalidInput, NotFound
+from scrip.domain.lifecycle import INITIAL_STATES, Classification, State
+from scrip.domain.money import check_currency
+
+
+def _insert(conn: Connection, table: str, values: dict[str, Any]) -> int:
+    columns = ", ".join(values)
+    params = ", ".join(f":{name}" for name in values)
+    return int(
+        conn.execute(
+            text(f"INSERT INTO {table} ({columns}) VALUES ({params}) RETURNING id"), values
+        ).scalar_one()
+    )
+
+
+def create_issuer(
+    conn: Connection,
+    *,
+    code: str,
+    name: str,
+    currency: str,
+    timezone: str,
+    code_prefix: str = "",
+    **options: Any,
+) -> int:
+    check_currency(currency)
+    validity.start_of_day(datetime(2000, 1, 1).date(), timezone)  # refuses an unknown zone
+    issuer_id = _insert(
+        conn,
+        "issuers",
+        {
+            "code": code,
+            "name": name,
+            "currency": currency,
+            "timezone": timezone,
+            "code_prefix": code_prefix,
+            **options,
+        },
+    )
+    for kind in ("promo_expense", "breakage_income"):
+        ledger_db.insert_account(conn, issuer_id=issuer_id, kind=kind, currency=currency)
+    return issuer_id
+
+
+def create_store(
+    conn: Connection, *, issuer_id: int, code: str, name: str, timezone: str | None = None
+) -> int:
+    store_id = _insert(
+        conn, "stores", {"issuer_id": issuer_id, "code": code, "name": name, "timezone": timezone}
+    )
+    currency = conn.execute(
+        text("SELECT currency FROM issuers WHERE id = :i"), {"i": issuer_id}
+    ).scalar_one()
+    ledger_db.insert_account(
+        conn, issuer_id=issuer_id, kind="store_clearing", currency=currency, store_id=store_id
+    )
+    return store_id
+
+
+@dataclass(frozen=True, slots=True)
+class NewRegister:
+    register_id: int
+    api_key: str  # shown once; only its hash is stored
+
+
+def create_register(conn: Connection, *, store_id: int, serial_number: str) -> NewRegister:
+    key = crypto.new_api_key()
+    register_id = registers_db.insert_register(
+        conn,
+        store_id=store_id,
+        serial_number=serial_number,
+        key_hash=crypto.hash_api_key(key),
+        key_hint=crypto.api_key_hint(key),
+    )
+    return NewRegister(register_id, key)
+
+
+def create_operator(conn: Connection, *, issuer_id: int, code: str, name: str) -> int:
+    return _insert(conn, "operators", {"issuer_id": issuer_id, "code": code, "name": name})
+
+
+def create_voucher_type(
+    conn: Connection,
+    *,
+    issuer_id: int,
+    code: str,
+    name: str,
+    classification: str,
+    value_mode: str = "fixed",
+    face_value_minor: int | None = None,
+    **options: Any,
+) -> int:
+    Classification(classification)
+    if value_mode == "fixed" and not face_value_minor:
+        raise InvalidInput("a fixed-value type needs a face value", code="face_value_required")
+    currency = conn.execute(
+        text("SELECT currency FROM issuers WHERE id = :i"), {"i": issuer_id}
+    ).scalar_one()
+    return _insert(
+        conn,
+        "voucher_types",
+        {
+            "issuer_id": issuer_id,
+            "code": code,
+            "name": name,
+            "classification": classification,
+            "currency": options.pop("currency", currency),
+            "value_mode": value_mode,
+            "face_value_minor": face_value_minor,
+            **options,
+        },
+    )
+
+
+def create_vouchers(
+    conn: Connection,
+    *,
+    type_code: str,
+    issuer_id: int,
+    count: int,
+    state: str,
+    now: datetime,
+    face_value_minor: int | None = None,
+    pin: str | None = None,
+    card_id: str | None = None,
+) -> list[str]:
+    """Create vouchers one by one (bulk lots of a million have their own set-based path)."""
+    row = (
+        conn.execute(
+            text(
+                "SELECT t.*, i.code_prefix, i.timezone FROM voucher_types t"
+                " JOIN issuers i ON i.id = t.issuer_id WHERE t.issuer_id = :i AND t.code = :c"
+            ),
+            {"i": issuer_id, "c": type_code},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound("no voucher type with this code", code="voucher_type_not_found")
+    if State(state) not in INITIAL_STATES[Classification(row["classification"])]:
+        raise InvalidInput(
+            "vouchers of this classification cannot start in this state",
+            code="invalid_initial_state",
+            state=state,
+        )
+    template = CodeTemplate(prefix=row["code_prefix"], length=16)
+    codes = []
+    for _ in range(count):
+        serial = vouchers_db.next_serial(conn, row["id"])
+        account_id = ledger_db.insert_account(
+            conn, issuer_id=issuer_id, kind="voucher_liability", currency=row["currency"]
+        )
+        code = template.generate()
+        voucher_id = vouchers_db.insert_voucher(
+            conn,
+            issuer_id=issuer_id,
+            type_id=row["id"],
+            account_id=account_id,
+            code=code,
+            serial_number=serial,
+            state=state,
+            currency=row["currency"],
+            face_value_minor=face_value_minor or row["face_value_minor"],
+            extra_value_minor=row["extra_value_minor"],
+            pin_hash=crypto.hash_pin(pin) if pin else None,
+            card_id=card_id,
+        )
+        history_db.record(
+            conn,
+            [
+                HistoryEntry(
+                    voucher_id=voucher_id,
+                    type="voucher.created",
+                    status="recorded",
+                    state_before=None,
+                    state_after=state,
+                    amount_minor=None,
+                    balance_after_minor=0,
+                )
+            ],
+            where=Where(),
+            now=now,
+        )
+        codes.append(code)
+    return codes

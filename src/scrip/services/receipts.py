@@ -1,0 +1,217 @@
+"""Two phases (S7.2): open a receipt, hold value inside it, then confirm or cancel it whole.
+
+Confirming posts every pending transfer of the receipt and applies each operation's state at
+once; cancelling, or the receipt's time-out (a worker job), voids them and puts every voucher
+back in the state it had.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from scrip.db import history as history_db
+from scrip.db import ledger as ledger_db
+from scrip.db import receipts as receipts_db
+from scrip.db import vouchers as vouchers_db
+from scrip.db.receipts import ReceiptOperation, ReceiptRow
+from scrip.db.registers import RegisterContext
+from scrip.db.vouchers import VoucherRow
+from scrip.domain import validity
+from scrip.domain.errors import InvalidInput, ReceiptRefused
+from scrip.domain.lifecycle import State
+from scrip.services import movements
+from scrip.services.activation import activate
+from scrip.services.till import ReceiptInput, lock_open_receipt
+from scrip.services.views import VoucherView
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptResult:
+    receipt_id: int
+    state: str
+    receipt_number: str | None
+    expires_at: datetime
+    operations: int
+    vouchers: tuple[VoucherView, ...] = ()
+
+
+def open_receipt(
+    conn: Connection,
+    *,
+    till: RegisterContext,
+    receipt: ReceiptInput,
+    timeout_s: int | None,
+    now: datetime,
+) -> ReceiptResult:
+    if till.receipt_number_required and not receipt.number:
+        raise InvalidInput(
+            "this issuer requires the POS receipt number", code="receipt_number_required"
+        )
+    if timeout_s is not None and not 1 <= timeout_s <= 86_400:
+        raise InvalidInput("timeout_s must be between 1 and 86400", code="invalid_timeout")
+    row = receipts_db.insert_receipt(
+        conn,
+        issuer_id=till.issuer_id,
+        store_id=till.store_id,
+        register_id=till.register_id,
+        receipt_number=receipt.number,
+        z_report=receipt.z_report,
+        operator_code=receipt.operator_code,
+        amount_minor=receipt.amount_minor,
+        state="open",
+        opened_at=now,
+        expires_at=now + timedelta(seconds=timeout_s or till.receipt_timeout_s),
+    )
+    if receipt.number and not receipts_db.claim_receipt_number(
+        conn,
+        issuer_id=till.issuer_id,
+        receipt_number=receipt.number,
+        register_id=till.register_id,
+        receipt_id=row.id,
+        exclusive=True,
+    ):
+        raise ReceiptRefused(
+            "this receipt number was already claimed",
+            code="receipt_number_claimed",
+            receipt_number=receipt.number,
+        )
+    return ReceiptResult(row.id, row.state, row.receipt_number, row.expires_at, 0)
+
+
+def _involved(conn: Connection, ops: list[ReceiptOperation]) -> dict[int, VoucherRow]:
+    ids = [op.voucher_id for op in ops] + [
+        op.target_voucher_id for op in ops if op.target_voucher_id is not None
+    ]
+    return {v.id: v for v in vouchers_db.lock_vouchers_by_id(conn, ids)}
+
+
+def confirm(
+    conn: Connection, *, till: RegisterContext, receipt_id: int, now: datetime
+) -> ReceiptResult:
+    receipt = lock_open_receipt(conn, till=till, receipt_id=receipt_id, now=now)
+    ops = receipts_db.pending_operations(conn, receipt.id)
+    vouchers = _involved(conn, ops)
+    for op in ops:
+        if op.kind in ("redeem", "transfer"):  # validity is checked at hold and again here
+            source = vouchers[op.voucher_id]
+            validity.check(now, source.valid_from, source.valid_until)
+    for op in ops:
+        _confirm_one(conn, till=till, receipt=receipt, op=op, vouchers=vouchers, now=now)
+    return _close(conn, receipt, "confirmed", vouchers, len(ops), now)
+
+
+def _confirm_one(
+    conn: Connection,
+    *,
+    till: RegisterContext,
+    receipt: ReceiptRow,
+    op: ReceiptOperation,
+    vouchers: dict[int, VoucherRow],
+    now: datetime,
+) -> None:
+    voucher = vouchers[op.voucher_id]
+    target = vouchers.get(op.target_voucher_id) if op.target_voucher_id else None
+    involved = [voucher] + ([target] if target else [])
+    transfers = ledger_db.resolve_pending(
+        conn, operation_id=op.operation_id, state="posted", now=now
+    )
+    movements.apply_held(involved, transfers, -1)
+    movements.apply_posted(involved, transfers)
+    if op.kind == "redeem":
+        movements.settle_after_debit(
+            conn,
+            till=till,
+            voucher=voucher,
+            operation_id=op.operation_id,
+            receipt_id=receipt.id,
+            now=now,
+        )
+    elif op.kind == "sell":
+        activate(voucher, till=till, now=now)
+    else:
+        voucher.state = op.state_on_confirm
+    if target is not None and target.state != State.active:
+        activate(target, till=till, now=now)
+    _release_and_settle(conn, op, involved, receipt.id, "recorded")
+
+
+def _release_and_settle(
+    conn: Connection, op: ReceiptOperation, involved: list[VoucherRow], receipt_id: int, status: str
+) -> None:
+    for v in involved:
+        if v.pending_receipt_id == receipt_id:
+            v.pending_receipt_id = None
+        history_db.settle_pending(
+            conn,
+            operation_id=op.operation_id,
+            voucher_id=v.id,
+            status=status,
+            balance_after_minor=v.balance_minor,
+            state_after=v.state,
+        )
+    receipts_db.set_operation_state(
+        conn,
+        operation_id=op.operation_id,
+        state="confirmed" if status == "recorded" else "cancelled",
+    )
+
+
+def cancel(
+    conn: Connection, *, till: RegisterContext, receipt_id: int, now: datetime
+) -> ReceiptResult:
+    receipt = lock_open_receipt(conn, till=till, receipt_id=receipt_id, now=now)
+    return release(conn, receipt=receipt, outcome="cancelled", now=now)
+
+
+def release(conn: Connection, *, receipt: ReceiptRow, outcome: str, now: datetime) -> ReceiptResult:
+    """Void (cancelled) or expire (timed out) every hold of a locked open receipt."""
+    ops = receipts_db.pending_operations(conn, receipt.id)
+    vouchers = _involved(conn, ops)
+    ledger_state = "voided" if outcome == "cancelled" else "expired"
+    for op in ops:
+        voucher = vouchers[op.voucher_id]
+        target = vouchers.get(op.target_voucher_id) if op.target_voucher_id else None
+        involved = [voucher] + ([target] if target else [])
+        transfers = ledger_db.resolve_pending(
+            conn, operation_id=op.operation_id, state=ledger_state, now=now
+        )
+        movements.apply_held(involved, transfers, -1)
+        if voucher.state in (State.activating, State.refunding):
+            voucher.state = op.state_before
+        _release_and_settle(conn, op, involved, receipt.id, "cancelled")
+    return _close(conn, receipt, outcome, vouchers, len(ops), now)
+
+
+def _close(
+    conn: Connection,
+    receipt: ReceiptRow,
+    state: str,
+    vouchers: dict[int, VoucherRow],
+    count: int,
+    now: datetime,
+) -> ReceiptResult:
+    for v in vouchers.values():
+        vouchers_db.save_voucher(conn, v)
+    receipts_db.close_receipt(conn, receipt_id=receipt.id, state=state, now=now)
+    return ReceiptResult(
+        receipt.id,
+        state,
+        receipt.receipt_number,
+        receipt.expires_at,
+        count,
+        tuple(VoucherView.of(v) for v in vouchers.values()),
+    )
+
+
+def expire_due(conn: Connection, *, now: datetime, limit: int = 100) -> int:
+    """The worker's job: release the holds of receipts past their time-out. Returns how many."""
+    done = 0
+    for receipt_id in receipts_db.due_receipt_ids(conn, now=now, limit=limit):
+        receipt = receipts_db.lock_receipt(conn, receipt_id)
+        if receipt is not None and receipt.state == "open":
+            release(conn, receipt=receipt, outcome="expired", now=now)
+            done += 1
+    return done

@@ -1,0 +1,162 @@
+"""Requests and answers of the POS API. Amounts are integers in minor units, never floats."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MinorUnits = Annotated[int, Field(strict=True, gt=0, le=10**15)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Pin = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9]+$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReceiptIn(Strict):
+    """The receipt an operation belongs to. With ``receipt_id`` (from POST /receipts) the
+    operation is held until the receipt is confirmed; without it, it is posted at once."""
+
+    receipt_id: Annotated[int, Field(strict=True, gt=0)] | None = None
+    number: ShortText | None = None
+    z_report: ShortText | None = None
+    operator: ShortText | None = None
+    amount_minor: Annotated[int, Field(strict=True, ge=0, le=10**15)] | None = None
+
+
+class OpenReceiptIn(Strict):
+    number: ShortText | None = None
+    z_report: ShortText | None = None
+    operator: ShortText | None = None
+    amount_minor: Annotated[int, Field(strict=True, ge=0, le=10**15)] | None = None
+    timeout_s: Annotated[int, Field(strict=True, ge=1, le=86_400)] | None = None
+
+
+class SaleItemIn(Strict):
+    code: Code
+    amount_minor: MinorUnits | None = None
+
+
+class SaleIn(Strict):
+    items: Annotated[list[SaleItemIn], Field(min_length=1, max_length=100)]
+    receipt: ReceiptIn = ReceiptIn()
+
+
+class RedeemIn(Strict):
+    amount_minor: MinorUnits
+    currency: Currency
+    partial_allowed: bool = False
+    pin: Pin | None = None
+    receipt: ReceiptIn = ReceiptIn()
+
+
+class AmountIn(Strict):
+    amount_minor: MinorUnits
+    currency: Currency
+    receipt: ReceiptIn = ReceiptIn()
+
+
+class ReturnIn(Strict):
+    receipt: ReceiptIn = ReceiptIn()
+
+
+class TransferIn(Strict):
+    target_code: Code
+    pin: Pin | None = None
+    receipt: ReceiptIn = ReceiptIn()
+
+
+class StateChangeIn(Strict):
+    receipt: ReceiptIn = ReceiptIn()
+
+
+class ReversalIn(Strict):
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class VoucherOut(BaseModel):
+    code: str
+    serial_number: int
+    type_code: str
+    classification: str
+    state: str
+    currency: str
+    face_value_minor: int | None
+    balance_minor: int
+    held_minor: int
+    available_minor: int
+    valid_from: datetime | None
+    valid_until: datetime | None
+    multi_use: bool
+    reloadable: bool
+    max_balance_minor: int | None
+    min_payment_receipt_minor: int
+    min_activation_receipt_minor: int
+    pin_required: bool
+    card_id: str | None
+
+
+class OperationOut(BaseModel):
+    operation_id: uuid.UUID
+    kind: str
+    status: Literal["recorded", "pending"]
+    amount_minor: int
+    currency: str
+    receipt_id: int | None
+    vouchers: list[VoucherOut]
+
+
+class ReceiptOut(BaseModel):
+    receipt_id: int
+    state: str
+    receipt_number: str | None
+    expires_at: datetime
+    operations: int
+    vouchers: list[VoucherOut] = []
+
+
+class ReversalOut(BaseModel):
+    idempotency_key: str
+    outcome: Literal["reversed", "nothing_to_reverse", "already_reversed"]
+    operation_id: uuid.UUID | None
+
+
+class HistoryRowOut(BaseModel):
+    id: int
+    operation_id: uuid.UUID | None
+    type: str
+    status: str
+    occurred_at: datetime
+    recorded_at: datetime
+    store_code: str | None
+    register_serial: str | None
+    receipt_id: int | None
+    receipt_number: str | None
+    z_report: str | None
+    operator_code: str | None
+    amount_minor: int | None
+    balance_after_minor: int
+    state_before: str | None
+    state_after: str
+    details: dict[str, Any]
+
+
+class HistoryOut(BaseModel):
+    code: str
+    rows: list[HistoryRowOut]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

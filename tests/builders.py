@@ -1,0 +1,123 @@
+"""Test builders: plain functions with keyword overrides; value is created by real services."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from scrip import crypto
+from scrip.db.registers import RegisterContext, find_register_by_key_hash
+from scrip.services import catalog
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class World:
+    """One issuer with a store, two registers and a few voucher types."""
+
+    issuer_id: int
+    store_id: int
+    key: str
+    till: RegisterContext
+    other_key: str
+    other_till: RegisterContext
+    types: dict[str, int] = field(default_factory=dict)
+
+
+TYPES: dict[str, dict[str, Any]] = {
+    "card": dict(
+        classification="gift_card",
+        value_mode="variable",
+        reloadable=True,
+        max_balance_minor=100_000,
+        name="Gift card",
+    ),
+    "cert": dict(
+        classification="gift_certificate",
+        value_mode="fixed",
+        face_value_minor=5_000,
+        multi_use=False,
+        name="Certificate 50",
+    ),
+    "multi_cert": dict(
+        classification="gift_certificate",
+        value_mode="fixed",
+        face_value_minor=5_000,
+        multi_use=True,
+        name="Reusable certificate",
+    ),
+    "printed": dict(
+        classification="printed_voucher",
+        value_mode="fixed",
+        face_value_minor=2_000,
+        extra_value_minor=500,
+        name="Printed 20 + 5",
+    ),
+    "promo": dict(
+        classification="promotional_voucher",
+        value_mode="fixed",
+        face_value_minor=1_000,
+        name="Promo 10",
+    ),
+}
+
+
+def world(conn: Connection, **issuer_options: Any) -> World:
+    tag = secrets.token_hex(4).upper()
+    issuer = catalog.create_issuer(
+        conn,
+        code=f"T{tag}",
+        name=f"Test {tag}",
+        currency="EUR",
+        timezone="Europe/Sofia",
+        code_prefix="",
+        **issuer_options,
+    )
+    store = catalog.create_store(conn, issuer_id=issuer, code="S1", name="Store 1")
+    one = catalog.create_register(conn, store_id=store, serial_number="R1")
+    two = catalog.create_register(conn, store_id=store, serial_number="R2")
+    types = {
+        code: catalog.create_voucher_type(conn, issuer_id=issuer, code=code, **options)
+        for code, options in TYPES.items()
+    }
+    till = find_register_by_key_hash(conn, crypto.hash_api_key(one.api_key))
+    other = find_register_by_key_hash(conn, crypto.hash_api_key(two.api_key))
+    assert till is not None and other is not None
+    return World(issuer, store, one.api_key, till, two.api_key, other, types)
+
+
+def vouchers(
+    conn: Connection,
+    w: World,
+    type_code: str,
+    *,
+    count: int = 1,
+    state: str | None = None,
+    pin: str | None = None,
+) -> list[str]:
+    initial = (
+        state
+        or {
+            "card": "prepared",
+            "cert": "prepared",
+            "multi_cert": "prepared",
+            "printed": "accepted",
+            "promo": "generated",
+        }[type_code]
+    )
+    return catalog.create_vouchers(
+        conn,
+        type_code=type_code,
+        issuer_id=w.issuer_id,
+        count=count,
+        state=initial,
+        now=now(),
+        pin=pin,
+    )

@@ -1,0 +1,76 @@
+"""Real PostgreSQL for every test that touches storage.
+
+The server is the embedded one under ``.scrip/test-pgdata`` or, when
+``SCRIP_TEST_DATABASE_URL`` is set, that server. Either way each test run gets a database of its
+own, migrated with Alembic, and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from sqlalchemy import Connection, Engine
+
+from scrip import embedded_db
+from scrip.db.engine import make_engine, upgrade
+from scrip.db.invariants import violations
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _server_dsn() -> str:
+    external = os.environ.get("SCRIP_TEST_DATABASE_URL")
+    if external:
+        return external
+    return embedded_db.start(ROOT / ".scrip" / "test-pgdata", stop_at_exit=True)
+
+
+def _with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server = _server_dsn()
+    name = f"scrip_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = _with_database(server, name)
+    upgrade(dsn)
+    yield dsn
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=20, max_overflow=80)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test; the ledger
+    invariants are checked before the rollback."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        broken = violations(connection)
+        transaction.rollback()
+    assert broken == {}, f"ledger invariants broken: {broken}"
+
+
+@pytest.fixture
+def ledger_holds(engine: Engine) -> Iterator[None]:
+    """For tests that commit for real: the whole database must still hold afterwards."""
+    yield
+    with engine.connect() as connection:
+        assert violations(connection) == {}
