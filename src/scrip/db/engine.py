@@ -25,8 +25,9 @@ def make_engine(dsn: str, *, pool_size: int = 10, max_overflow: int = 10) -> Eng
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
-        # Money must survive a crash: a till hands over goods on the answer.
-        connect_args={"options": "-c synchronous_commit=on -c timezone=UTC"},
+        # Money must survive a crash: a till hands over goods on the answer. A lock that can't
+        # be had in a few seconds becomes a `busy` answer instead of a till that hangs.
+        connect_args={"options": "-c synchronous_commit=on -c timezone=UTC -c lock_timeout=5000"},
     )
 
 

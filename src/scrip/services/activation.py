@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from scrip.db.registers import RegisterContext
 from scrip.db.vouchers import VoucherRow
@@ -10,16 +10,27 @@ from scrip.domain import validity
 from scrip.domain.lifecycle import State
 
 
+def rule_from(
+    basis: str, *, days: int | None, from_on: date | None, until_on: date | None
+) -> validity.ValidityRule | None:
+    """The type's validity rule, or None when the type sets no limit."""
+    if basis == validity.ValidityBasis.fixed:
+        if from_on is None and until_on is None:
+            return None
+        return validity.ValidityRule(
+            basis=validity.ValidityBasis.fixed, valid_from_on=from_on, valid_until_on=until_on
+        )
+    if days is None:
+        return None
+    return validity.ValidityRule(basis=validity.ValidityBasis(basis), duration_days=days)
+
+
 def rule_of(voucher: VoucherRow) -> validity.ValidityRule | None:
-    if voucher.validity_basis == validity.ValidityBasis.fixed and voucher.valid_until_on is None:
-        return None
-    if voucher.validity_basis != validity.ValidityBasis.fixed and voucher.validity_days is None:
-        return None
-    return validity.ValidityRule(
-        basis=validity.ValidityBasis(voucher.validity_basis),
-        valid_from_on=voucher.valid_from_on,
-        valid_until_on=voucher.valid_until_on,
-        duration_days=voucher.validity_days,
+    return rule_from(
+        voucher.validity_basis,
+        days=voucher.validity_days,
+        from_on=voucher.valid_from_on,
+        until_on=voucher.valid_until_on,
     )
 
 

@@ -23,6 +23,7 @@ from scrip.domain.codes import CodeTemplate
 from scrip.domain.errors import InvalidInput, NotFound
 from scrip.domain.lifecycle import INITIAL_STATES, Classification, State
 from scrip.domain.money import check_currency
+from scrip.services.activation import rule_from
 
 
 def _insert(conn: Connection, table: str, values: dict[str, Any]) -> int:
@@ -167,6 +168,17 @@ def create_vouchers(
             state=state,
         )
     template = CodeTemplate(prefix=row["code_prefix"], length=16)
+    rule = rule_from(
+        row["validity_basis"],
+        days=row["validity_days"],
+        from_on=row["valid_from_on"],
+        until_on=row["valid_until_on"],
+    )
+    valid_from, valid_until = (None, None)
+    if rule is not None and rule.basis != validity.ValidityBasis.from_activation:
+        valid_from, valid_until = validity.window(
+            rule, tz=row["timezone"], issued_at=now, activated_at=None
+        )
     codes = []
     for _ in range(count):
         serial = vouchers_db.next_serial(conn, row["id"])
@@ -185,6 +197,8 @@ def create_vouchers(
             currency=row["currency"],
             face_value_minor=face_value_minor or row["face_value_minor"],
             extra_value_minor=row["extra_value_minor"],
+            valid_from=valid_from,
+            valid_until=valid_until,
             pin_hash=crypto.hash_pin(pin) if pin else None,
             card_id=card_id,
         )
