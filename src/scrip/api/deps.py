@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -54,3 +55,22 @@ def idempotency_key(
 EngineDep = Annotated[Engine, Depends(engine)]
 RegisterDep = Annotated[RegisterContext, Depends(register)]
 IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    """Everything a mutating call needs besides its body: who, which key, which route."""
+
+    engine: Engine
+    till: RegisterContext
+    key: str
+    route: str
+
+
+def mutation(
+    request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
+) -> Mutation:
+    return Mutation(engine, till, key, f"{request.method} {request.url.path}")
+
+
+MutationDep = Annotated[Mutation, Depends(mutation)]

@@ -11,14 +11,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from scrip.api import idempotency
-from scrip.api.deps import EngineDep, IdempotencyKeyDep, RegisterDep
-from scrip.db.registers import RegisterContext
+from scrip.api.deps import EngineDep, Mutation, MutationDep, RegisterDep
 from scrip.domain.money import Money
 from scrip.services import pos, receipts, reversal
 from scrip.services.till import ReceiptInput
@@ -41,7 +40,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 router = APIRouter(prefix="/v1/pos", tags=["pos"], responses=ERRORS)
 
-Service = Callable[[Connection, datetime], tuple[int, BaseModel, uuid.UUID | None]]
+Answer = tuple[int, BaseModel, uuid.UUID | None]
 
 
 def _receipt(r: wire.ReceiptIn | wire.OpenReceiptIn) -> ReceiptInput:
@@ -54,20 +53,20 @@ def _receipt(r: wire.ReceiptIn | wire.OpenReceiptIn) -> ReceiptInput:
     )
 
 
-def _operation(result: OperationResult) -> tuple[int, BaseModel, uuid.UUID | None]:
-    return 201, wire.OperationOut.model_validate(asdict(result)), result.operation_id
-
-
-def _mutate(
-    request: Request,
-    engine: EngineDep,
-    till: RegisterContext,
-    key: str,
-    body: BaseModel | None,
-    work: Service,
+def _run(
+    m: Mutation, body: BaseModel | None, work: Callable[[Connection, datetime], Answer]
 ) -> JSONResponse:
-    route = f"{request.method} {request.url.path}"
-    return idempotency.run(engine, till=till, key=key, route=route, body=body, work=work)
+    return idempotency.run(m.engine, till=m.till, key=m.key, route=m.route, body=body, work=work)
+
+
+def _operation(
+    m: Mutation, body: BaseModel, service: Callable[[Connection, datetime], OperationResult]
+) -> JSONResponse:
+    def work(conn: Connection, now: datetime) -> Answer:
+        result = service(conn, now)
+        return 201, wire.OperationOut.model_validate(asdict(result)), result.operation_id
+
+    return _run(m, body, work)
 
 
 @router.get("/vouchers/{code}", response_model=wire.VoucherOut)
@@ -85,237 +84,142 @@ def history(code: str, engine: EngineDep, till: RegisterDep) -> wire.HistoryOut:
 
 
 @router.post("/receipts", status_code=201, response_model=wire.ReceiptOut)
-def open_receipt(
-    body: wire.OpenReceiptIn,
-    request: Request,
-    engine: EngineDep,
-    till: RegisterDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+def open_receipt(body: wire.OpenReceiptIn, m: MutationDep) -> JSONResponse:
     """Open a receipt: operations naming it hold value until it is confirmed or cancelled."""
 
-    def work(conn: Connection, now: datetime) -> tuple[int, BaseModel, uuid.UUID | None]:
+    def work(conn: Connection, now: datetime) -> Answer:
         result = receipts.open_receipt(
-            conn, till=till, receipt=_receipt(body), timeout_s=body.timeout_s, now=now
+            conn, till=m.till, receipt=_receipt(body), timeout_s=body.timeout_s, now=now
         )
         return 201, wire.ReceiptOut.model_validate(asdict(result)), None
 
-    return _mutate(request, engine, till, key, body, work)
+    return _run(m, body, work)
 
 
-def _close(
-    request: Request,
-    engine: EngineDep,
-    till: RegisterContext,
-    key: str,
-    receipt_id: int,
-    confirm: bool,
-) -> JSONResponse:
-    def work(conn: Connection, now: datetime) -> tuple[int, BaseModel, uuid.UUID | None]:
+def _close(m: Mutation, receipt_id: int, *, confirm: bool) -> JSONResponse:
+    def work(conn: Connection, now: datetime) -> Answer:
         close = receipts.confirm if confirm else receipts.cancel
-        result = close(conn, till=till, receipt_id=receipt_id, now=now)
+        result = close(conn, till=m.till, receipt_id=receipt_id, now=now)
         return 200, wire.ReceiptOut.model_validate(asdict(result)), None
 
-    return _mutate(request, engine, till, key, None, work)
+    return _run(m, None, work)
 
 
 @router.post("/receipts/{receipt_id}/confirm", response_model=wire.ReceiptOut)
-def confirm_receipt(
-    receipt_id: int, request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
-) -> JSONResponse:
+def confirm_receipt(receipt_id: int, m: MutationDep) -> JSONResponse:
     """Post every hold of the receipt at once."""
-    return _close(request, engine, till, key, receipt_id, confirm=True)
+    return _close(m, receipt_id, confirm=True)
 
 
 @router.post("/receipts/{receipt_id}/cancel", response_model=wire.ReceiptOut)
-def cancel_receipt(
-    receipt_id: int, request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
-) -> JSONResponse:
+def cancel_receipt(receipt_id: int, m: MutationDep) -> JSONResponse:
     """Void every hold of the receipt; vouchers return to the state they had."""
-    return _close(request, engine, till, key, receipt_id, confirm=False)
+    return _close(m, receipt_id, confirm=False)
 
 
 @router.post("/sales", status_code=201, response_model=wire.OperationOut)
-def sell(
-    body: wire.SaleIn,
-    request: Request,
-    engine: EngineDep,
-    till: RegisterDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+def sell(body: wire.SaleIn, m: MutationDep) -> JSONResponse:
     """Sell and activate one or more vouchers (a variable amount where the type allows)."""
     items = [pos.SaleItem(i.code, i.amount_minor) for i in body.items]
-    return _mutate(
-        request,
-        engine,
-        till,
-        key,
+    return _operation(
+        m,
         body,
-        lambda conn, now: _operation(
-            pos.sell(conn, till=till, items=items, receipt=_receipt(body.receipt), now=now)
+        lambda conn, now: pos.sell(
+            conn, till=m.till, items=items, receipt=_receipt(body.receipt), now=now
         ),
     )
 
 
 @router.post("/vouchers/{code}/redemptions", status_code=201, response_model=wire.OperationOut)
-def redeem(
-    code: str,
-    body: wire.RedeemIn,
-    request: Request,
-    engine: EngineDep,
-    till: RegisterDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+def redeem(code: str, body: wire.RedeemIn, m: MutationDep) -> JSONResponse:
     """Pay with a voucher; ``partial_allowed`` takes what is available when it is less."""
-    return _mutate(
-        request,
-        engine,
-        till,
-        key,
+    return _operation(
+        m,
         body,
-        lambda conn, now: _operation(
-            pos.redeem(
-                conn,
-                till=till,
-                code=code,
-                amount=Money(body.amount_minor, body.currency),
-                partial_allowed=body.partial_allowed,
-                pin=body.pin,
-                receipt=_receipt(body.receipt),
-                now=now,
-            )
+        lambda conn, now: pos.redeem(
+            conn,
+            till=m.till,
+            code=code,
+            amount=Money(body.amount_minor, body.currency),
+            partial_allowed=body.partial_allowed,
+            pin=body.pin,
+            receipt=_receipt(body.receipt),
+            now=now,
         ),
     )
 
 
 @router.post("/vouchers/{code}/refunds", status_code=201, response_model=wire.OperationOut)
-def refund(
-    code: str,
-    body: wire.AmountIn,
-    request: Request,
-    engine: EngineDep,
-    till: RegisterDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+def refund(code: str, body: wire.AmountIn, m: MutationDep) -> JSONResponse:
     """Goods paid with this voucher came back: the amount returns to it."""
-    return _mutate(
-        request,
-        engine,
-        till,
-        key,
+    return _operation(
+        m,
         body,
-        lambda conn, now: _operation(
-            pos.refund(
-                conn,
-                till=till,
-                code=code,
-                amount=Money(body.amount_minor, body.currency),
-                receipt=_receipt(body.receipt),
-                now=now,
-            )
+        lambda conn, now: pos.refund(
+            conn,
+            till=m.till,
+            code=code,
+            amount=Money(body.amount_minor, body.currency),
+            receipt=_receipt(body.receipt),
+            now=now,
         ),
     )
 
 
 @router.post("/vouchers/{code}/reloads", status_code=201, response_model=wire.OperationOut)
-def reload(
-    code: str,
-    body: wire.AmountIn,
-    request: Request,
-    engine: EngineDep,
-    till: RegisterDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
-    return _mutate(
-        request,
-        engine,
-        till,
-        key,
+def reload(code: str, body: wire.AmountIn, m: MutationDep) -> JSONResponse:
+    """Add value to a reloadable card, up to its type's maximum balance."""
+    return _operation(
+        m,
         body,
-        lambda conn, now: _operation(
-            pos.reload(
-                conn,
-                till=till,
-                code=code,
-                amount=Money(body.amount_minor, body.currency),
-                receipt=_receipt(body.receipt),
-                now=now,
-            )
+        lambda conn, now: pos.reload(
+            conn,
+            till=m.till,
+            code=code,
+            amount=Money(body.amount_minor, body.currency),
+            receipt=_receipt(body.receipt),
+            now=now,
         ),
     )
 
 
 @router.post("/vouchers/{code}/returns", status_code=201, response_model=wire.OperationOut)
-def return_unused(
-    code: str,
-    body: wire.ReturnIn,
-    request: Request,
-    engine: EngineDep,
-    till: RegisterDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+def return_unused(code: str, body: wire.ReturnIn, m: MutationDep) -> JSONResponse:
     """Take back an unused certificate: the customer is paid back."""
-    return _mutate(
-        request,
-        engine,
-        till,
-        key,
+    return _operation(
+        m,
         body,
-        lambda conn, now: _operation(
-            pos.return_unused(conn, till=till, code=code, receipt=_receipt(body.receipt), now=now)
+        lambda conn, now: pos.return_unused(
+            conn, till=m.till, code=code, receipt=_receipt(body.receipt), now=now
         ),
     )
 
 
 @router.post("/vouchers/{code}/transfers", status_code=201, response_model=wire.OperationOut)
-def transfer(
-    code: str,
-    body: wire.TransferIn,
-    request: Request,
-    engine: EngineDep,
-    till: RegisterDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+def transfer(code: str, body: wire.TransferIn, m: MutationDep) -> JSONResponse:
     """Move the available balance to another card; this one is blocked."""
-    return _mutate(
-        request,
-        engine,
-        till,
-        key,
+    return _operation(
+        m,
         body,
-        lambda conn, now: _operation(
-            pos.transfer_balance(
-                conn,
-                till=till,
-                code=code,
-                target_code=body.target_code,
-                pin=body.pin,
-                receipt=_receipt(body.receipt),
-                now=now,
-            )
+        lambda conn, now: pos.transfer_balance(
+            conn,
+            till=m.till,
+            code=code,
+            target_code=body.target_code,
+            pin=body.pin,
+            receipt=_receipt(body.receipt),
+            now=now,
         ),
     )
 
 
 def _state_route(what: str, path: str, summary: str) -> None:
-    def change(
-        code: str,
-        body: wire.StateChangeIn,
-        request: Request,
-        engine: EngineDep,
-        till: RegisterDep,
-        key: IdempotencyKeyDep,
-    ) -> JSONResponse:
-        return _mutate(
-            request,
-            engine,
-            till,
-            key,
+    def change(code: str, body: wire.StateChangeIn, m: MutationDep) -> JSONResponse:
+        return _operation(
+            m,
             body,
-            lambda conn, now: _operation(
-                pos.change_state(
-                    conn, till=till, code=code, what=what, receipt=_receipt(body.receipt), now=now
-                )
+            lambda conn, now: pos.change_state(
+                conn, till=m.till, code=code, what=what, receipt=_receipt(body.receipt), now=now
             ),
         )
 
@@ -336,18 +240,12 @@ _state_route("hand_over", "/vouchers/{code}/hand-over", "Hand a prepared voucher
 
 
 @router.post("/reversals", response_model=wire.ReversalOut)
-def reverse(
-    body: wire.ReversalIn,
-    request: Request,
-    engine: EngineDep,
-    till: RegisterDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+def reverse(body: wire.ReversalIn, m: MutationDep) -> JSONResponse:
     """Undo the operation sent under ``idempotency_key`` whose answer was lost; if it never
     arrived, make sure it never takes effect."""
 
-    def work(conn: Connection, now: datetime) -> tuple[int, BaseModel, uuid.UUID | None]:
-        result = reversal.reverse(conn, till=till, key=body.idempotency_key, now=now)
+    def work(conn: Connection, now: datetime) -> Answer:
+        result = reversal.reverse(conn, till=m.till, key=body.idempotency_key, now=now)
         return 200, wire.ReversalOut.model_validate(asdict(result)), None
 
-    return _mutate(request, engine, till, key, body, work)
+    return _run(m, body, work)
