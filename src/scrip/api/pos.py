@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Connection
@@ -96,25 +97,35 @@ def open_receipt(body: wire.OpenReceiptIn, m: MutationDep) -> JSONResponse:
     return _run(m, body, work)
 
 
-def _close(m: Mutation, receipt_id: int, *, confirm: bool) -> JSONResponse:
+def _close(
+    m: Mutation, receipt_id: int, body: wire.ConfirmIn | None, *, confirm: bool
+) -> JSONResponse:
     def work(conn: Connection, now: datetime) -> Answer:
-        close = receipts.confirm if confirm else receipts.cancel
-        result = close(conn, till=m.till, receipt_id=receipt_id, now=now)
+        if confirm:
+            amounts = {a.operation_id: a.amount_minor for a in body.amounts} if body else None
+            result = receipts.confirm(
+                conn, till=m.till, receipt_id=receipt_id, now=now, amounts=amounts
+            )
+        else:
+            result = receipts.cancel(conn, till=m.till, receipt_id=receipt_id, now=now)
         return 200, wire.ReceiptOut.model_validate(asdict(result)), None
 
-    return _run(m, None, work)
+    return _run(m, body, work)
 
 
 @router.post("/receipts/{receipt_id}/confirm", response_model=wire.ReceiptOut)
-def confirm_receipt(receipt_id: int, m: MutationDep) -> JSONResponse:
-    """Post every hold of the receipt at once."""
-    return _close(m, receipt_id, confirm=True)
+def confirm_receipt(
+    receipt_id: int, m: MutationDep, body: Annotated[wire.ConfirmIn | None, Body()] = None
+) -> JSONResponse:
+    """Post every hold of the receipt at once (a redemption may be confirmed for less)."""
+    # An empty body and no body are the same request, also for the idempotency fingerprint.
+    return _close(m, receipt_id, body if body and body.amounts else None, confirm=True)
 
 
 @router.post("/receipts/{receipt_id}/cancel", response_model=wire.ReceiptOut)
 def cancel_receipt(receipt_id: int, m: MutationDep) -> JSONResponse:
     """Void every hold of the receipt; vouchers return to the state they had."""
-    return _close(m, receipt_id, confirm=False)
+    return _close(m, receipt_id, None, confirm=False)
 
 
 @router.post("/sales", status_code=201, response_model=wire.OperationOut)

@@ -85,12 +85,14 @@ def settle_pending(
     status: str,
     balance_after_minor: int,
     state_after: str,
+    amount_minor: int | None = None,
 ) -> None:
-    """A pending row of an open receipt becomes recorded (confirmed) or cancelled."""
+    """A pending row of an open receipt becomes recorded (confirmed) or cancelled; a partial
+    confirmation also records the amount finally taken."""
     conn.execute(
         text(
             "UPDATE voucher_history SET status = :status, balance_after_minor = :balance,"
-            " state_after = :state"
+            " state_after = :state, amount_minor = coalesce(:amount, amount_minor)"
             " WHERE operation_id = :op AND voucher_id = :v AND status = 'pending'"
         ),
         {
@@ -99,6 +101,7 @@ def settle_pending(
             "state": state_after,
             "op": operation_id,
             "v": voucher_id,
+            "amount": amount_minor,
         },
     )
 

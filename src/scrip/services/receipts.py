@@ -7,6 +7,8 @@ back in the state it had.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +21,7 @@ from scrip.db import vouchers as vouchers_db
 from scrip.db.receipts import ReceiptOperation, ReceiptRow
 from scrip.db.registers import RegisterContext
 from scrip.db.vouchers import VoucherRow
+from scrip.domain import ledger as rules
 from scrip.domain import validity
 from scrip.domain.errors import InvalidInput, ReceiptRefused
 from scrip.domain.lifecycle import State
@@ -89,18 +92,62 @@ def _involved(conn: Connection, ops: list[ReceiptOperation]) -> dict[int, Vouche
 
 
 def confirm(
-    conn: Connection, *, till: RegisterContext, receipt_id: int, now: datetime
+    conn: Connection,
+    *,
+    till: RegisterContext,
+    receipt_id: int,
+    now: datetime,
+    amounts: Mapping[uuid.UUID, int] | None = None,
 ) -> ReceiptResult:
+    """Post every hold of the receipt. ``amounts`` may confirm a redemption for less than it
+    held (the customer paid the rest otherwise); the rest of that hold is released."""
     receipt = lock_open_receipt(conn, till=till, receipt_id=receipt_id, now=now)
     ops = receipts_db.pending_operations(conn, receipt.id)
+    confirmed = _confirmed_amounts(ops, amounts or {})
     vouchers = _involved(conn, ops)
     for op in ops:
         if op.kind in ("redeem", "transfer"):  # validity is checked at hold and again here
             source = vouchers[op.voucher_id]
             validity.check(now, source.valid_from, source.valid_until)
     for op in ops:
-        _confirm_one(conn, till=till, receipt=receipt, op=op, vouchers=vouchers, now=now)
+        _confirm_one(
+            conn,
+            till=till,
+            receipt=receipt,
+            op=op,
+            vouchers=vouchers,
+            amount=confirmed[op.operation_id],
+            now=now,
+        )
     return _close(conn, receipt, "confirmed", vouchers, len(ops), now)
+
+
+def _confirmed_amounts(
+    ops: list[ReceiptOperation], asked: Mapping[uuid.UUID, int]
+) -> dict[uuid.UUID, int]:
+    held = {op.operation_id: op for op in ops}
+    for operation_id, amount in asked.items():
+        op = held.get(operation_id)
+        if op is None:
+            raise InvalidInput(
+                "no pending operation with this id in the receipt",
+                code="operation_not_in_receipt",
+                operation_id=str(operation_id),
+            )
+        if amount > op.amount_minor or amount < 0:
+            raise InvalidInput(
+                "a confirmation can take at most what was held",
+                code="confirm_exceeds_hold",
+                held_minor=op.amount_minor,
+                amount_minor=amount,
+            )
+        if op.kind != "redeem" and amount != op.amount_minor:
+            raise InvalidInput(
+                "only a redemption can be confirmed for less than it held",
+                code="partial_confirm_not_allowed",
+                kind=op.kind,
+            )
+    return {op.operation_id: asked.get(op.operation_id, op.amount_minor) for op in ops}
 
 
 def _confirm_one(
@@ -110,16 +157,20 @@ def _confirm_one(
     receipt: ReceiptRow,
     op: ReceiptOperation,
     vouchers: dict[int, VoucherRow],
+    amount: int,
     now: datetime,
 ) -> None:
     voucher = vouchers[op.voucher_id]
     target = vouchers.get(op.target_voucher_id) if op.target_voucher_id else None
     involved = [voucher] + ([target] if target else [])
-    transfers = ledger_db.resolve_pending(
-        conn, operation_id=op.operation_id, state="posted", now=now
-    )
-    movements.apply_held(involved, transfers, -1)
-    movements.apply_posted(involved, transfers)
+    if amount == op.amount_minor:
+        transfers = ledger_db.resolve_pending(
+            conn, operation_id=op.operation_id, state="posted", now=now
+        )
+        movements.apply_held(involved, transfers, -1)
+        movements.apply_posted(involved, transfers)
+    else:
+        _confirm_less(conn, till=till, voucher=voucher, op=op, amount=amount, now=now)
     if op.kind == "redeem":
         movements.settle_after_debit(
             conn,
@@ -135,11 +186,42 @@ def _confirm_one(
         voucher.state = op.state_on_confirm
     if target is not None and target.state != State.active:
         activate(target, till=till, now=now)
-    _release_and_settle(conn, op, involved, receipt.id, "recorded")
+    _release_and_settle(conn, op, involved, receipt.id, "recorded", amount=amount)
+
+
+def _confirm_less(
+    conn: Connection,
+    *,
+    till: RegisterContext,
+    voucher: VoucherRow,
+    op: ReceiptOperation,
+    amount: int,
+    now: datetime,
+) -> None:
+    """The whole hold is released and only ``amount`` is posted, under the same operation."""
+    released = ledger_db.resolve_pending(
+        conn, operation_id=op.operation_id, state="voided", now=now
+    )
+    movements.apply_held([voucher], released, -1)
+    if amount > 0:
+        movements.post(
+            conn,
+            operation_id=op.operation_id,
+            accounts=movements.accounts_for(conn, till=till, voucher=voucher),
+            legs=rules.redemption_legs(amount),
+            vouchers=[voucher],
+            receipt_id=op.receipt_id,
+            now=now,
+        )
 
 
 def _release_and_settle(
-    conn: Connection, op: ReceiptOperation, involved: list[VoucherRow], receipt_id: int, status: str
+    conn: Connection,
+    op: ReceiptOperation,
+    involved: list[VoucherRow],
+    receipt_id: int,
+    status: str,
+    amount: int | None = None,
 ) -> None:
     for v in involved:
         if v.pending_receipt_id == receipt_id:
@@ -151,6 +233,7 @@ def _release_and_settle(
             status=status,
             balance_after_minor=v.balance_minor,
             state_after=v.state,
+            amount_minor=amount,
         )
     receipts_db.set_operation_state(
         conn,

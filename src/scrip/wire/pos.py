@@ -38,6 +38,17 @@ class OpenReceiptIn(Strict):
     timeout_s: Annotated[int, Field(strict=True, ge=1, le=86_400)] | None = None
 
 
+class ConfirmAmountIn(Strict):
+    operation_id: uuid.UUID
+    amount_minor: Annotated[int, Field(strict=True, ge=0, le=10**15)]
+
+
+class ConfirmIn(Strict):
+    """Optionally confirm a redemption for less than it held; the rest is released."""
+
+    amounts: Annotated[list[ConfirmAmountIn], Field(max_length=100)] = []
+
+
 class SaleItemIn(Strict):
     code: Code
     amount_minor: MinorUnits | None = None
