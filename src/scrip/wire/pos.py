@@ -13,6 +13,8 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Pin = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9]+$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Sized like their columns: a longer value is refused as input, never truncated by storage.
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 
 
 class Strict(BaseModel):
@@ -25,15 +27,15 @@ class ReceiptIn(Strict):
 
     receipt_id: Annotated[int, Field(strict=True, gt=0)] | None = None
     number: ShortText | None = None
-    z_report: ShortText | None = None
-    operator: ShortText | None = None
+    z_report: Tag | None = None
+    operator: Tag | None = None
     amount_minor: Annotated[int, Field(strict=True, ge=0, le=10**15)] | None = None
 
 
 class OpenReceiptIn(Strict):
     number: ShortText | None = None
-    z_report: ShortText | None = None
-    operator: ShortText | None = None
+    z_report: Tag | None = None
+    operator: Tag | None = None
     amount_minor: Annotated[int, Field(strict=True, ge=0, le=10**15)] | None = None
     timeout_s: Annotated[int, Field(strict=True, ge=1, le=86_400)] | None = None
 
