@@ -88,16 +88,23 @@ def insert_transfers(
 
 
 def resolve_pending(
-    conn: Connection, *, operation_id: uuid.UUID, state: str, now: datetime
+    conn: Connection,
+    *,
+    operation_id: uuid.UUID,
+    account_ids: Sequence[int],
+    state: str,
+    now: datetime,
 ) -> list[NewTransfer]:
-    """Move an operation's pending transfers to ``state`` (posted, voided, expired)."""
+    """Move the pending transfers of an operation that touch ``account_ids`` (one voucher's
+    part of the operation) to ``state`` (posted, voided, expired)."""
     rows = conn.execute(
         text(
             "UPDATE ledger_transfers SET state = :state, resolved_at = :now"
             " WHERE operation_id = :op AND state = 'pending'"
+            " AND (debit_account_id = ANY(:accounts) OR credit_account_id = ANY(:accounts))"
             " RETURNING debit_account_id, credit_account_id, amount_minor, code"
         ),
-        {"state": state, "now": now, "op": operation_id},
+        {"state": state, "now": now, "op": operation_id, "accounts": list(account_ids)},
     ).all()
     return [NewTransfer(*row) for row in rows]
 

@@ -123,26 +123,22 @@ def pending_operations(conn: Connection, receipt_id: int) -> list[ReceiptOperati
     return [ReceiptOperation(**row) for row in rows]
 
 
-def operation_by_id(conn: Connection, operation_id: uuid.UUID) -> ReceiptOperation | None:
-    row = (
-        conn.execute(
-            text(
-                "SELECT id, receipt_id, operation_id, voucher_id, kind, amount_minor, state_before,"
-                " state_on_confirm, target_voucher_id, state FROM receipt_operations"
-                " WHERE operation_id = :op"
-            ),
-            {"op": operation_id},
-        )
-        .mappings()
-        .first()
-    )
-    return ReceiptOperation(**row) if row else None
+def operations_by_id(conn: Connection, operation_id: uuid.UUID) -> list[ReceiptOperation]:
+    rows = conn.execute(
+        text(
+            "SELECT id, receipt_id, operation_id, voucher_id, kind, amount_minor, state_before,"
+            " state_on_confirm, target_voucher_id, state FROM receipt_operations"
+            " WHERE operation_id = :op ORDER BY id"
+        ),
+        {"op": operation_id},
+    ).mappings()
+    return [ReceiptOperation(**row) for row in rows]
 
 
-def set_operation_state(conn: Connection, *, operation_id: uuid.UUID, state: str) -> None:
+def set_operation_state(conn: Connection, *, op: ReceiptOperation, state: str) -> None:
     conn.execute(
-        text("UPDATE receipt_operations SET state = :s WHERE operation_id = :op"),
-        {"s": state, "op": operation_id},
+        text("UPDATE receipt_operations SET state = :s WHERE id = :id"),
+        {"s": state, "id": op.id},
     )
 
 

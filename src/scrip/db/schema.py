@@ -241,7 +241,8 @@ receipt_operations = Table(
     metadata,
     _id(),
     Column("receipt_id", ForeignKey("receipts.id"), nullable=False, index=True),
-    Column("operation_id", Uuid, nullable=False, unique=True),
+    # One operation may hold on several vouchers (a sale of many cards on one call).
+    Column("operation_id", Uuid, nullable=False, index=True),
     Column("voucher_id", ForeignKey("vouchers.id"), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
@@ -249,6 +250,7 @@ receipt_operations = Table(
     Column("state_on_confirm", String(16), nullable=False),
     Column("target_voucher_id", BigInteger, nullable=True),
     Column("state", String(12), nullable=False, server_default="pending"),
+    UniqueConstraint("operation_id", "voucher_id"),
 )
 
 voucher_history = Table(

@@ -135,7 +135,13 @@ def settle_after_debit(
     now: datetime,
 ) -> int:
     """After value left an active voucher: a one-time voucher forfeits its rest and is used up,
-    a multi-use one is used up at zero. Returns the amount forfeited."""
+    a multi-use one is used up at zero. Returns the amount forfeited.
+
+    A hold taken while the voucher was active is a promise made to the customer at the till:
+    confirming it still succeeds after the voucher was blocked meanwhile (a balance transfer
+    leaves held value behind), and the voucher simply stays blocked."""
+    if voucher.state != State.active:
+        return 0
     classification = Classification(voucher.classification)
     forfeited = 0
     if not voucher.multi_use and voucher.balance_minor > 0:

@@ -116,7 +116,7 @@ def confirm(
             receipt=receipt,
             op=op,
             vouchers=vouchers,
-            amount=confirmed[op.operation_id],
+            amount=confirmed[op.id],
             now=now,
         )
     return _close(conn, receipt, "confirmed", vouchers, len(ops), now)
@@ -124,16 +124,19 @@ def confirm(
 
 def _confirmed_amounts(
     ops: list[ReceiptOperation], asked: Mapping[uuid.UUID, int]
-) -> dict[uuid.UUID, int]:
-    held = {op.operation_id: op for op in ops}
-    for operation_id, amount in asked.items():
-        op = held.get(operation_id)
-        if op is None:
-            raise InvalidInput(
-                "no pending operation with this id in the receipt",
-                code="operation_not_in_receipt",
-                operation_id=str(operation_id),
-            )
+) -> dict[int, int]:
+    """The amount each pending operation row is confirmed for (by row id: one operation may
+    span several vouchers)."""
+    unknown = set(asked) - {op.operation_id for op in ops}
+    if unknown:
+        raise InvalidInput(
+            "no pending operation with this id in the receipt",
+            code="operation_not_in_receipt",
+            operation_id=str(sorted(unknown)[0]),
+        )
+    amounts = {}
+    for op in ops:
+        amount = asked.get(op.operation_id, op.amount_minor)
         if amount > op.amount_minor or amount < 0:
             raise InvalidInput(
                 "a confirmation can take at most what was held",
@@ -147,7 +150,8 @@ def _confirmed_amounts(
                 code="partial_confirm_not_allowed",
                 kind=op.kind,
             )
-    return {op.operation_id: asked.get(op.operation_id, op.amount_minor) for op in ops}
+        amounts[op.id] = amount
+    return amounts
 
 
 def _confirm_one(
@@ -165,7 +169,11 @@ def _confirm_one(
     involved = [voucher] + ([target] if target else [])
     if amount == op.amount_minor:
         transfers = ledger_db.resolve_pending(
-            conn, operation_id=op.operation_id, state="posted", now=now
+            conn,
+            operation_id=op.operation_id,
+            account_ids=[v.account_id for v in involved],
+            state="posted",
+            now=now,
         )
         movements.apply_held(involved, transfers, -1)
         movements.apply_posted(involved, transfers)
@@ -200,7 +208,11 @@ def _confirm_less(
 ) -> None:
     """The whole hold is released and only ``amount`` is posted, under the same operation."""
     released = ledger_db.resolve_pending(
-        conn, operation_id=op.operation_id, state="voided", now=now
+        conn,
+        operation_id=op.operation_id,
+        account_ids=[voucher.account_id],
+        state="voided",
+        now=now,
     )
     movements.apply_held([voucher], released, -1)
     if amount > 0:
@@ -236,9 +248,7 @@ def _release_and_settle(
             amount_minor=amount,
         )
     receipts_db.set_operation_state(
-        conn,
-        operation_id=op.operation_id,
-        state="confirmed" if status == "recorded" else "cancelled",
+        conn, op=op, state="confirmed" if status == "recorded" else "cancelled"
     )
 
 
@@ -259,7 +269,11 @@ def release(conn: Connection, *, receipt: ReceiptRow, outcome: str, now: datetim
         target = vouchers.get(op.target_voucher_id) if op.target_voucher_id else None
         involved = [voucher] + ([target] if target else [])
         transfers = ledger_db.resolve_pending(
-            conn, operation_id=op.operation_id, state=ledger_state, now=now
+            conn,
+            operation_id=op.operation_id,
+            account_ids=[v.account_id for v in involved],
+            state=ledger_state,
+            now=now,
         )
         movements.apply_held(involved, transfers, -1)
         if voucher.state in (State.activating, State.refunding):

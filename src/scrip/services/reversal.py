@@ -49,11 +49,14 @@ def reverse(conn: Connection, *, till: RegisterContext, key: str, now: datetime)
 def _undo(
     conn: Connection, *, till: RegisterContext, operation_id: uuid.UUID, now: datetime
 ) -> None:
-    pending = receipts_db.operation_by_id(conn, operation_id)
-    if pending is not None and pending.state == "pending":
-        receipt = receipts_db.lock_receipt(conn, pending.receipt_id)
-        assert receipt is not None
-        _void_hold(conn, op=pending, receipt_id=receipt.id, now=now)
+    pending = [
+        op for op in receipts_db.operations_by_id(conn, operation_id) if op.state == "pending"
+    ]
+    if pending:
+        # The receipt is locked first, as confirm and cancel do, so they never deadlock.
+        receipts_db.lock_receipt(conn, pending[0].receipt_id)
+        for op in pending:
+            _void_hold(conn, op=op, receipt_id=op.receipt_id, now=now)
         return
     rows = conn.execute(
         text(
@@ -104,7 +107,11 @@ def _void_hold(
     ids = [op.voucher_id] + ([op.target_voucher_id] if op.target_voucher_id else [])
     involved = vouchers_db.lock_vouchers_by_id(conn, ids)
     transfers = ledger_db.resolve_pending(
-        conn, operation_id=op.operation_id, state="voided", now=now
+        conn,
+        operation_id=op.operation_id,
+        account_ids=[v.account_id for v in involved],
+        state="voided",
+        now=now,
     )
     movements.apply_held(involved, transfers, -1)
     for voucher in involved:
@@ -121,7 +128,7 @@ def _void_hold(
             state_after=voucher.state,
         )
         vouchers_db.save_voucher(conn, voucher)
-    receipts_db.set_operation_state(conn, operation_id=op.operation_id, state="reversed")
+    receipts_db.set_operation_state(conn, op=op, state="reversed")
 
 
 def _entry(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:01:47.040115
+Create Date: 2026-11-23 11:12:41.951704
 """
 
 from collections.abc import Sequence
@@ -390,7 +390,15 @@ def upgrade() -> None:
             ["voucher_id"], ["vouchers.id"], name=op.f("fk_receipt_operations_voucher_id_vouchers")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_receipt_operations")),
-        sa.UniqueConstraint("operation_id", name=op.f("uq_receipt_operations_operation_id")),
+        sa.UniqueConstraint(
+            "operation_id", "voucher_id", name=op.f("uq_receipt_operations_operation_id")
+        ),
+    )
+    op.create_index(
+        op.f("ix_receipt_operations_operation_id"),
+        "receipt_operations",
+        ["operation_id"],
+        unique=False,
     )
     op.create_index(
         op.f("ix_receipt_operations_receipt_id"), "receipt_operations", ["receipt_id"], unique=False
@@ -448,6 +456,7 @@ def downgrade() -> None:
     op.drop_index("ix_voucher_history_operation", table_name="voucher_history")
     op.drop_table("voucher_history")
     op.drop_index(op.f("ix_receipt_operations_receipt_id"), table_name="receipt_operations")
+    op.drop_index(op.f("ix_receipt_operations_operation_id"), table_name="receipt_operations")
     op.drop_table("receipt_operations")
     op.drop_table("vouchers")
     op.drop_index(
