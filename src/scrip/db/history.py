@@ -37,13 +37,15 @@ class HistoryEntry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+# occurred_at is when the action happened at the till; recorded_at is the database's own clock
+# when the row was written (they differ for records that arrive late, e.g. from offline tills).
 _INSERT = text(
     "INSERT INTO voucher_history (voucher_id, operation_id, type, status, occurred_at, store_id,"
     " register_id, receipt_id, receipt_number, z_report, operator_code, amount_minor,"
-    " balance_after_minor, state_before, state_after, details) VALUES (:voucher_id,"
+    " balance_after_minor, state_before, state_after, details, recorded_at) VALUES (:voucher_id,"
     " :operation_id, :type, :status, :now, :store_id, :register_id, :receipt_id,"
     " :receipt_number, :z_report, :operator_code, :amount_minor, :balance_after_minor,"
-    " :state_before, :state_after, :details)"
+    " :state_before, :state_after, :details, clock_timestamp())"
 ).bindparams(bindparam("details", type_=JSONB))
 
 
