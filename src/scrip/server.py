@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from scrip import __version__
 from scrip.api import errors, pos
+from scrip.api.deps import KnownRegisters
 from scrip.db.engine import make_engine
 
 
@@ -19,6 +20,7 @@ def create_app(
         summary="Vouchers, gift cards and gift certificates: POS API",
     )
     app.state.engine = engine if engine is not None else make_engine(dsn or "", pool_size=pool_size)
+    app.state.registers = KnownRegisters()
     errors.install(app)
     app.include_router(pos.router)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from scrip import crypto
 from scrip.db.registers import RegisterContext, find_register_by_key_hash
@@ -23,14 +26,51 @@ def engine(request: Request) -> Engine:
     return found
 
 
+T = TypeVar("T")
+
+
+def read(engine: Engine, query: Callable[[Connection], T]) -> T:
+    """Run a read on a pooled connection; a connection the server dropped (a restart) is
+    replaced once, since the pool does not ping before every checkout."""
+    try:
+        with engine.connect() as conn:
+            return query(conn)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    with engine.connect() as conn:
+        return query(conn)
+
+
+class KnownRegisters:
+    """Register contexts by key hash, kept for a few seconds so the hot path does not pay a
+    second database round trip per request. A disabled key stops working within ``ttl_s``."""
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self.ttl_s = ttl_s
+        self._known: dict[str, tuple[float, RegisterContext]] = {}
+
+    def find(self, engine: Engine, key_hash: str) -> RegisterContext | None:
+        now = time.monotonic()
+        cached = self._known.get(key_hash)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        till = read(engine, lambda conn: find_register_by_key_hash(conn, key_hash))
+        if till is not None:
+            if len(self._known) > 10_000:
+                self._known.clear()
+            self._known[key_hash] = (now + self.ttl_s, till)
+        return till
+
+
 def register(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> RegisterContext:
     if credentials is None:
         raise Unauthorized("send the register key as a Bearer token", code="register_key_invalid")
-    with engine(request).connect() as conn:
-        till = find_register_by_key_hash(conn, crypto.hash_api_key(credentials.credentials))
+    registers: KnownRegisters = request.app.state.registers
+    till = registers.find(engine(request), crypto.hash_api_key(credentials.credentials))
     if till is None:
         raise Unauthorized("unknown or disabled register key", code="register_key_invalid")
     return till

@@ -59,7 +59,10 @@ def run(
         except DBAPIError as error:
             if isinstance(error.orig, pg_errors.LockNotAvailable):
                 return error_response(Busy("the voucher is busy; retry with the same key"))
-            if not isinstance(error.orig, _RETRYABLE) or attempt == _ATTEMPTS - 1:
+            # A deadlock or a connection the server dropped (the pool does not ping first) is
+            # retried whole: the key makes a second attempt safe even if the first committed.
+            retryable = error.connection_invalidated or isinstance(error.orig, _RETRYABLE)
+            if not retryable or attempt == _ATTEMPTS - 1:
                 raise
         except Busy as error:
             return error_response(error)

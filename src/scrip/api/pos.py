@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from scrip.api import idempotency
-from scrip.api.deps import EngineDep, Mutation, MutationDep, RegisterDep
+from scrip.api.deps import EngineDep, Mutation, MutationDep, RegisterDep, read
 from scrip.domain.money import Money
 from scrip.services import pos, receipts, reversal
 from scrip.services.till import ReceiptInput
@@ -73,14 +73,13 @@ def _operation(
 @router.get("/vouchers/{code}", response_model=wire.VoucherOut)
 def look_up(code: str, engine: EngineDep, till: RegisterDep) -> wire.VoucherOut:
     """State, balance, what is held, denomination, validity and what it may pay for."""
-    with engine.connect() as conn:
-        return wire.VoucherOut.model_validate(asdict(pos.look_up(conn, till=till, code=code)))
+    found = read(engine, lambda conn: pos.look_up(conn, till=till, code=code))
+    return wire.VoucherOut.model_validate(asdict(found))
 
 
 @router.get("/vouchers/{code}/history", response_model=wire.HistoryOut)
 def history(code: str, engine: EngineDep, till: RegisterDep) -> wire.HistoryOut:
-    with engine.connect() as conn:
-        rows = pos.history(conn, till=till, code=code)
+    rows = read(engine, lambda conn: pos.history(conn, till=till, code=code))
     return wire.HistoryOut(code=code, rows=[wire.HistoryRowOut.model_validate(r) for r in rows])
 
 

@@ -24,7 +24,9 @@ def make_engine(dsn: str, *, pool_size: int = 10, max_overflow: int = 10) -> Eng
         sqlalchemy_url(dsn),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        # No ping before every checkout (a round trip per request): the API retries a
+        # request whose connection the server dropped.
+        pool_pre_ping=False,
         # Money must survive a crash: a till hands over goods on the answer. A lock that can't
         # be had in a few seconds becomes a `busy` answer instead of a till that hangs.
         connect_args={"options": "-c synchronous_commit=on -c timezone=UTC -c lock_timeout=5000"},
