@@ -22,8 +22,8 @@ run: $(STAMP)
 test: $(STAMP) lint pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -34,7 +34,9 @@ pytest: $(STAMP)
 test-external: $(STAMP)
 	$(BIN)/python -m pytest tests/db tests/services tests/api tests/concurrency
 
+## make bench: reference (pgbench) and API scenarios (wrk); see docs/benchmarks.md
 bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench
 
 clean:
