@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from scrip import crypto
 from scrip.api.errors import error_response
 from scrip.db import idempotency as keys_db
+from scrip.db.batch import write_behind
 from scrip.db.registers import RegisterContext
 from scrip.domain.errors import Busy, IdempotencyRefused, ScripError
 from scrip.services import refusals
@@ -81,16 +82,18 @@ def _once(
             conn, register_id=till.register_id, key=key, request_hash=request_hash
         ):
             return _replay(conn, till=till, key=key, request_hash=request_hash)
-        status, answer, operation_id = work(conn, utc_now())
-        body = answer.model_dump(mode="json")
-        keys_db.remember(
-            conn,
-            register_id=till.register_id,
-            key=key,
-            status_code=status,
-            response=body,
-            operation_id=operation_id,
-        )
+        # The writes of the operation and its stored answer leave together in one statement.
+        with write_behind(conn):
+            status, answer, operation_id = work(conn, utc_now())
+            body = answer.model_dump(mode="json")
+            keys_db.remember(
+                conn,
+                register_id=till.register_id,
+                key=key,
+                status_code=status,
+                response=body,
+                operation_id=operation_id,
+            )
     return JSONResponse(body, status_code=status)
 
 

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine
 
+from scrip.db import batch  # noqa: F401  (registers the write-behind flush before reads)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import bindparam
 
+from scrip.db.batch import write
+
 
 @dataclass(frozen=True, slots=True)
 class Where:
@@ -76,7 +78,7 @@ def record(conn: Connection, entries: list[HistoryEntry], *, where: Where, now: 
         }
         for e in entries
     ]
-    conn.execute(_INSERT, rows)
+    write(conn, _INSERT, rows)
 
 
 def settle_pending(
@@ -91,7 +93,8 @@ def settle_pending(
 ) -> None:
     """A pending row of an open receipt becomes recorded (confirmed) or cancelled; a partial
     confirmation also records the amount finally taken."""
-    conn.execute(
+    write(
+        conn,
         text(
             "UPDATE voucher_history SET status = :status, balance_after_minor = :balance,"
             " state_after = :state, amount_minor = coalesce(:amount, amount_minor)"

@@ -15,6 +15,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import bindparam
 
+from scrip.db.batch import write
+
 
 @dataclass(frozen=True, slots=True)
 class StoredKey:
@@ -63,14 +65,17 @@ def remember(
     response: Any,
     operation_id: uuid.UUID | None,
 ) -> None:
-    conn.execute(
+    write(
+        conn,
         _REMEMBER,
         {"s": status_code, "body": response, "op": operation_id, "r": register_id, "k": key},
+        key=("idempotency_keys", register_id, key),
     )
 
 
 def mark_reversed(conn: Connection, *, register_id: int, key: str, now: datetime) -> None:
-    conn.execute(
+    write(
+        conn,
         text("UPDATE idempotency_keys SET reversed_at = :now WHERE register_id = :r AND key = :k"),
         {"now": now, "r": register_id, "k": key},
     )

@@ -13,6 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from scrip.db.batch import write
+
 
 @dataclass(frozen=True, slots=True)
 class NewTransfer:
@@ -62,7 +64,8 @@ def insert_transfers(
 ) -> None:
     if not transfers:
         return
-    conn.execute(
+    write(
+        conn,
         text(
             "INSERT INTO ledger_transfers (operation_id, debit_account_id, credit_account_id,"
             " amount_minor, currency, code, state, receipt_id, created_at, resolved_at)"

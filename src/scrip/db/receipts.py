@@ -8,6 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from scrip.db.batch import write
+
 
 @dataclass(slots=True)
 class ReceiptRow:
@@ -99,7 +101,8 @@ def lock_receipt(conn: Connection, receipt_id: int) -> ReceiptRow | None:
 
 
 def close_receipt(conn: Connection, *, receipt_id: int, state: str, now: datetime) -> None:
-    conn.execute(
+    write(
+        conn,
         text("UPDATE receipts SET state = :state, closed_at = :now WHERE id = :id"),
         {"state": state, "now": now, "id": receipt_id},
     )
@@ -108,7 +111,7 @@ def close_receipt(conn: Connection, *, receipt_id: int, state: str, now: datetim
 def insert_operation(conn: Connection, **values: object) -> None:
     columns = ", ".join(values)
     params = ", ".join(f":{name}" for name in values)
-    conn.execute(text(f"INSERT INTO receipt_operations ({columns}) VALUES ({params})"), values)
+    write(conn, text(f"INSERT INTO receipt_operations ({columns}) VALUES ({params})"), values)
 
 
 def pending_operations(conn: Connection, receipt_id: int) -> list[ReceiptOperation]:
@@ -136,7 +139,8 @@ def operations_by_id(conn: Connection, operation_id: uuid.UUID) -> list[ReceiptO
 
 
 def set_operation_state(conn: Connection, *, op: ReceiptOperation, state: str) -> None:
-    conn.execute(
+    write(
+        conn,
         text("UPDATE receipt_operations SET state = :s WHERE id = :id"),
         {"s": state, "id": op.id},
     )

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from scrip.db.batch import write
+
 
 @dataclass(slots=True)
 class VoucherRow:
@@ -103,8 +105,11 @@ def save_voucher(conn: Connection, voucher: VoucherRow, **extra: Any) -> None:
     values = {name: getattr(voucher, name) for name in _WRITABLE}
     values.update(extra)
     assignments = ", ".join(f"{name} = :{name}" for name in values)
-    conn.execute(
-        text(f"UPDATE vouchers SET {assignments} WHERE id = :id"), {**values, "id": voucher.id}
+    write(
+        conn,
+        text(f"UPDATE vouchers SET {assignments} WHERE id = :id"),
+        {**values, "id": voucher.id},
+        key=("vouchers", voucher.id),
     )
 
 
@@ -121,8 +126,12 @@ def insert_voucher(conn: Connection, **values: Any) -> int:
 def next_serial(conn: Connection, type_id: int) -> int:
     # The type row is locked so two generations of one type never hand out the same serial.
     conn.execute(text("SELECT id FROM voucher_types WHERE id = :t FOR UPDATE"), {"t": type_id})
-    found = conn.execute(
-        text("SELECT coalesce(max(serial_number), 0) + 1 FROM vouchers WHERE type_id = :t"),
-        {"t": type_id},
-    ).scalar_one()
+    found = conn.execute(NEXT_SERIAL, {"t": type_id}).scalar_one()
     return int(found)
+
+
+# Lots reserve their serial range when they are made, before their vouchers exist.
+NEXT_SERIAL = text(
+    "SELECT greatest((SELECT coalesce(max(serial_number), 0) FROM vouchers WHERE type_id = :t),"
+    " (SELECT coalesce(max(serial_from + count - 1), 0) FROM lots WHERE type_id = :t)) + 1"
+)

@@ -1,0 +1,101 @@
+"""Write-behind: writes that return nothing leave in one statement at the end of a transaction.
+
+On the POS hot path the voucher row stays locked from ``SELECT … FOR UPDATE`` until COMMIT, so
+every round trip in between lengthens the time other tills wait for it. Inside
+``write_behind(conn)`` the write functions (ledger transfers, the voucher's new balance, its
+history row, the stored idempotent answer) queue their statements; they are sent together as
+one statement of data-modifying CTEs when the block ends — or earlier, before any other
+statement runs on the connection, so a read always sees every write queued before it.
+
+A queued statement may carry a ``key``: a later statement with the same key replaces it (the
+voucher row is written whole, and one statement must never update a row twice).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, event, text
+from sqlalchemy.sql.elements import BindParameter, TextClause
+
+_QUEUE = "scrip.write_behind"
+_FLUSHING = "scrip.write_behind.flushing"
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    statement: TextClause
+    params: Mapping[str, Any]
+    key: object | None
+
+
+@contextmanager
+def write_behind(conn: Connection) -> Iterator[None]:
+    conn.info[_QUEUE] = []
+    try:
+        yield
+        flush(conn)
+    finally:
+        conn.info.pop(_QUEUE, None)
+
+
+def write(
+    conn: Connection,
+    statement: TextClause,
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    key: object | None = None,
+) -> None:
+    """Execute a write that returns nothing now, or queue it inside ``write_behind``."""
+    queue: list[_Write] | None = conn.info.get(_QUEUE)
+    if queue is None:
+        conn.execute(statement, params)
+        return
+    rows = [params] if isinstance(params, Mapping) else list(params)
+    if key is not None:
+        queue[:] = [w for w in queue if w.key != key]
+    queue.extend(_Write(statement, row, key) for row in rows)
+
+
+def flush(conn: Connection) -> None:
+    queue: list[_Write] | None = conn.info.get(_QUEUE)
+    if not queue:
+        return
+    writes = list(queue)
+    queue.clear()
+    statement, params = _combine(writes)
+    conn.info[_FLUSHING] = True
+    try:
+        conn.execute(statement, params)
+    finally:
+        conn.info.pop(_FLUSHING, None)
+
+
+def _combine(writes: list[_Write]) -> tuple[TextClause, dict[str, Any]]:
+    """One statement: ``WITH w0 AS (…), w1 AS (…) <last>``, parameters renamed apart."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    binds: list[BindParameter[Any]] = []
+    for i, w in enumerate(writes):
+        parts.append(_PARAM.sub(f":w{i}_\\1", w.statement.text))
+        for name, value in w.params.items():
+            params[f"w{i}_{name}"] = value
+        for name, bind in w.statement._bindparams.items():
+            binds.append(BindParameter(f"w{i}_{name}", type_=bind.type))
+    if len(parts) == 1:
+        combined = parts[0]
+    else:
+        ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
+        combined = f"WITH {ctes} {parts[-1]}"
+    return text(combined).bindparams(*binds), params
+
+
+@event.listens_for(Connection, "before_execute")
+def _flush_before_anything_else(conn: Connection, *_: Any) -> None:
+    if conn.info.get(_QUEUE) and not conn.info.get(_FLUSHING):
+        flush(conn)

@@ -1,0 +1,75 @@
+"""Write-behind: queued writes leave as one statement, and a read never misses one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, event, text
+
+from scrip.db.batch import write, write_behind
+
+
+@pytest.fixture
+def scratch(conn: Connection) -> Connection:
+    conn.execute(text("CREATE TEMP TABLE scratch (id int PRIMARY KEY, v text)"))
+    return conn
+
+
+@pytest.fixture
+def statements(scratch: Connection) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(scratch, "before_cursor_execute", count)
+    yield seen
+    event.remove(scratch, "before_cursor_execute", count)
+
+
+INSERT = text("INSERT INTO scratch (id, v) VALUES (:id, :v)")
+UPDATE = text("UPDATE scratch SET v = :v WHERE id = :id")
+
+
+def _values(conn: Connection) -> list[tuple[int, str]]:
+    return [tuple(r) for r in conn.execute(text("SELECT id, v FROM scratch ORDER BY id"))]
+
+
+def test_queued_writes_leave_in_one_statement(scratch: Connection, statements: list[str]) -> None:
+    with write_behind(scratch):
+        write(scratch, INSERT, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}])
+        write(scratch, INSERT, {"id": 3, "v": "c"})
+        assert statements == []
+
+    assert len(statements) == 1 and statements[0].startswith("WITH ")
+    assert _values(scratch) == [(1, "a"), (2, "b"), (3, "c")]
+
+
+def test_a_read_sees_every_write_queued_before_it(scratch: Connection) -> None:
+    with write_behind(scratch):
+        write(scratch, INSERT, {"id": 1, "v": "a"})
+        assert _values(scratch) == [(1, "a")]
+        write(scratch, UPDATE, {"id": 1, "v": "b"})
+    assert _values(scratch) == [(1, "b")]
+
+
+def test_a_later_write_with_the_same_key_replaces_the_earlier(scratch: Connection) -> None:
+    scratch.execute(INSERT, {"id": 1, "v": "a"})
+    with write_behind(scratch):
+        write(scratch, UPDATE, {"id": 1, "v": "first"}, key=("scratch", 1))
+        write(scratch, UPDATE, {"id": 1, "v": "last"}, key=("scratch", 1))
+    assert _values(scratch) == [(1, "last")]
+
+
+def test_a_refusal_inside_the_block_sends_nothing(scratch: Connection) -> None:
+    with pytest.raises(RuntimeError), write_behind(scratch):
+        write(scratch, INSERT, {"id": 1, "v": "a"})
+        raise RuntimeError("refused")
+    assert _values(scratch) == []
+
+
+def test_outside_the_block_a_write_runs_at_once(scratch: Connection) -> None:
+    write(scratch, INSERT, {"id": 1, "v": "a"})
+    assert _values(scratch) == [(1, "a")]
