@@ -17,10 +17,12 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, event, text
 from sqlalchemy.sql.elements import BindParameter, TextClause
+from sqlalchemy.types import NullType, TypeEngine
 
 _QUEUE = "scrip.write_behind"
 _FLUSHING = "scrip.write_behind.flushing"
@@ -78,21 +80,39 @@ def flush(conn: Connection) -> None:
 
 def _combine(writes: list[_Write]) -> tuple[TextClause, dict[str, Any]]:
     """One statement: ``WITH w0 AS (…), w1 AS (…) <last>``, parameters renamed apart."""
-    parts: list[str] = []
-    params: dict[str, Any] = {}
-    binds: list[BindParameter[Any]] = []
-    for i, w in enumerate(writes):
-        parts.append(_PARAM.sub(f":w{i}_\\1", w.statement.text))
-        for name, value in w.params.items():
-            params[f"w{i}_{name}"] = value
-        for name, bind in w.statement._bindparams.items():
-            binds.append(BindParameter(f"w{i}_{name}", type_=bind.type))
+    params = {
+        f"w{i}_{name}": value for i, w in enumerate(writes) for name, value in w.params.items()
+    }
+    shape = tuple((w.statement.text, _typed_binds(w.statement)) for w in writes)
+    return _combined(shape), params
+
+
+def _typed_binds(statement: TextClause) -> tuple[tuple[str, TypeEngine[Any]], ...]:
+    return tuple(
+        (name, bind.type)
+        for name, bind in statement._bindparams.items()
+        if not isinstance(bind.type, NullType)
+    )
+
+
+@lru_cache(maxsize=512)
+def _combined(
+    shape: tuple[tuple[str, tuple[tuple[str, TypeEngine[Any]], ...]], ...],
+) -> TextClause:
+    """The combined statement for a sequence of statements, built once per shape: the same
+    operation always queues the same statements, so this is computed a handful of times."""
+    parts = [_PARAM.sub(f":w{i}_\\1", sql) for i, (sql, _) in enumerate(shape)]
+    binds = [
+        BindParameter(f"w{i}_{name}", type_=type_)
+        for i, (_, typed) in enumerate(shape)
+        for name, type_ in typed
+    ]
     if len(parts) == 1:
         combined = parts[0]
     else:
         ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
         combined = f"WITH {ctes} {parts[-1]}"
-    return text(combined).bindparams(*binds), params
+    return text(combined).bindparams(*binds)
 
 
 @event.listens_for(Connection, "before_execute")
