@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scrip.domain import errors
@@ -26,6 +27,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "busy": 503,
+    "database_unavailable": 503,
     "internal_error": 500,
 }
 STATUS_BY_CLASS: list[tuple[type[errors.ScripError], int]] = [
@@ -97,6 +99,17 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(envelope(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+        # The database is restarting or unreachable: nothing was acknowledged, and the till
+        # may retry with the same key once it answers again.
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            envelope("database_unavailable", "the database is not answering; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -35,7 +35,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
         409: "refused in the current state (see error.code)",
         422: "invalid input",
         423: "PIN locked",
-        503: "busy, retry with the same key",
+        503: "busy or database unavailable: retry with the same key",
     }.items()
 }
 
