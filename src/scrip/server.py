@@ -6,23 +6,32 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from scrip import __version__
-from scrip.api import errors, pos
+from scrip.api import admin, errors, pos
 from scrip.api.deps import KnownRegisters
+from scrip.crypto import Keyring
 from scrip.db.engine import make_engine
 
 
 def create_app(
-    *, dsn: str | None = None, engine: Engine | None = None, pool_size: int = 10
+    *,
+    dsn: str | None = None,
+    engine: Engine | None = None,
+    pool_size: int = 10,
+    keyring: Keyring | None = None,
+    admin_token: str | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="scrip",
         version=__version__,
-        summary="Vouchers, gift cards and gift certificates: POS API",
+        summary="Vouchers, gift cards and gift certificates: POS and admin API",
     )
     app.state.engine = engine if engine is not None else make_engine(dsn or "", pool_size=pool_size)
     app.state.registers = KnownRegisters()
+    app.state.keyring = keyring
+    app.state.admin_token = admin_token
     errors.install(app)
     app.include_router(pos.router)
+    app.include_router(admin.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -38,4 +47,9 @@ def app_from_env() -> FastAPI:
     config = settings.load()
     if not config.database_url:
         raise RuntimeError("SCRIP_DATABASE_URL is not set")
-    return create_app(dsn=config.database_url, pool_size=config.pool_size)
+    return create_app(
+        dsn=config.database_url,
+        pool_size=config.pool_size,
+        keyring=settings.keyring(config),
+        admin_token=config.admin_token,
+    )

@@ -211,3 +211,35 @@ def test_voucher_show_at_an_unknown_issuer_fails(cli: Cli, cli_engine: Engine) -
     result = cli("voucher", "show", _a_demo_code(cli_engine, "GC"), "--issuer", "NOPE")
 
     assert result.exit_code != 0
+
+
+def test_lot_generate_and_secret_rotation(cli: Cli, cli_engine: Engine) -> None:
+    with cli_engine.begin() as conn:
+        conn.execute(text("UPDATE voucher_types SET pin_length = 4 WHERE code = 'GC'"))
+    made = cli("lot", "generate", "--type", "GC", "--count", "300")
+    assert made.exit_code == 0, made.output
+    assert "300 vouchers" in made.output and "done" in made.output
+    sealed = "SELECT count(*) FROM vouchers WHERE secret_key_id = :k"
+    assert _count(cli_engine, sealed, k="dev1") == 300
+    refused = cli("lot", "generate", "--type", "GC", "--count", "5", "--state", "draft")
+    assert refused.exit_code == 2 and "invalid_initial_state" in refused.output
+    dev_key = (cli.home / "secret-keys").read_text().strip()
+    env_cli = _KeyedCli(cli.dsn, cli.home, f"{dev_key},k2:{crypto.new_secret_key()}")
+    result = env_cli("secrets", "rotate")
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 300 secrets under key k2" in result.output
+    assert _count(cli_engine, sealed, k="k2") == 300
+
+
+@dataclass(frozen=True)
+class _KeyedCli(Cli):
+    keys: str = ""
+
+    def __call__(self, *args: str) -> Result:
+        env = {
+            "SCRIP_DATABASE_URL": self.dsn,
+            "SCRIP_HOME": str(self.home),
+            "SCRIP_SECRET_KEYS": self.keys,
+            "COLUMNS": "200",
+        }
+        return CliRunner().invoke(app, list(args), env=env)

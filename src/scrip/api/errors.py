@@ -34,6 +34,7 @@ STATUS_BY_CLASS: list[tuple[type[errors.ScripError], int]] = [
     (errors.InvalidInput, 422),
     (errors.NotFound, 404),
     (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
     (errors.Conflict, 409),
     (errors.Busy, 503),
 ]

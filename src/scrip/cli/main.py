@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from scrip import settings
 from scrip.cli.database import migrate, resolve_dsn
+from scrip.cli.lots import lot_app, secrets_app
 from scrip.db.engine import make_engine
 from scrip.jobs import worker as worker_jobs
 from scrip.services import catalog, demo
@@ -29,6 +30,8 @@ voucher_app = typer.Typer(help="Look at vouchers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(register_app, name="register")
 app.add_typer(voucher_app, name="voucher")
+app.add_typer(lot_app, name="lot")
+app.add_typer(secrets_app, name="secrets")
 # soft_wrap: keys, DSNs and the curl hint must stay on one line to be copied, whatever the
 # width of the terminal (or 80 columns when the output is piped).
 out = Console(soft_wrap=True)

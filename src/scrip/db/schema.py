@@ -18,6 +18,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -100,6 +101,29 @@ operators = Table(
     UniqueConstraint("issuer_id", "code"),
 )
 
+# How the codes of a voucher type look (S3); a type without a template uses the issuer's prefix
+# and 16 digits with a Luhn check digit. ``length`` or ``pattern`` (e.g. ``GC-####-####``).
+code_templates = Table(
+    "code_templates",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("prefix", String(16), nullable=False, server_default=""),
+    Column("length", Integer, nullable=True),
+    Column("pattern", String(64), nullable=True),
+    Column("alphabet", String(16), nullable=False, server_default="digits"),
+    Column("check_digit", Boolean, nullable=False, server_default=text("true")),
+    Column("banned_words", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    # At most this many valid codes per million possible ones: the chance that a guess hits.
+    Column("max_guess_ratio_ppm", Integer, nullable=False, server_default=text("100")),
+    _created_at(),
+    UniqueConstraint("issuer_id", "name"),
+    CheckConstraint("alphabet IN ('digits', 'safe_alnum')", name="alphabet"),
+    CheckConstraint("(length IS NULL) <> (pattern IS NULL)", name="length_or_pattern"),
+    CheckConstraint("max_guess_ratio_ppm BETWEEN 0 AND 1000000", name="ratio_ppm"),
+)
+
 voucher_types = Table(
     "voucher_types",
     metadata,
@@ -123,6 +147,7 @@ voucher_types = Table(
     Column("valid_until_on", Date, nullable=True),
     Column("pin_length", Integer, nullable=True),
     Column("return_to_prepared", Boolean, nullable=False, server_default=text("false")),
+    Column("template_id", ForeignKey("code_templates.id"), nullable=True),
     _created_at(),
     UniqueConstraint("issuer_id", "code"),
     CheckConstraint("value_mode IN ('fixed', 'variable')", name="value_mode"),
@@ -178,11 +203,46 @@ vouchers = Table(
     Column("pending_receipt_id", BigInteger, nullable=True),
     Column("activated_at", DateTime(timezone=True), nullable=True),
     Column("activated_store_id", ForeignKey("stores.id"), nullable=True),
+    # The secret number in the vault (crypto.py): AES-GCM nonce + ciphertext and its key id.
+    Column("secret_key_id", String(32), nullable=True),
+    Column("secret_sealed", LargeBinary, nullable=True),
+    Column("lot_id", ForeignKey("lots.id"), nullable=True, index=True),
     _created_at(),
     UniqueConstraint("issuer_id", "code"),
     UniqueConstraint("type_id", "serial_number"),
     CheckConstraint("balance_minor >= 0", name="balance_not_negative"),
     CheckConstraint("held_minor >= 0 AND held_minor <= balance_minor", name="held_within_balance"),
+)
+
+# A lot: N vouchers of one type generated together (S3, S9). Generation runs chunk by chunk;
+# ``done_count`` commits with each chunk, so a crashed lot resumes where it stopped.
+lots = Table(
+    "lots",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("type_id", ForeignKey("voucher_types.id"), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("face_value_minor", BigInteger, nullable=True),
+    Column("extra_value_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("valid_from", DateTime(timezone=True), nullable=True),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("campaign", Text, nullable=True),
+    Column("state", String(16), nullable=False),
+    # Serials serial_from .. serial_from + count - 1 are reserved for the lot when it is made;
+    # chunk k holds the chunk_size serials from serial_from + k * chunk_size.
+    Column("serial_from", BigInteger, nullable=False),
+    Column("chunk_size", Integer, nullable=False),
+    Column("status", String(10), nullable=False, server_default="queued"),
+    Column("done_count", Integer, nullable=False, server_default=text("0")),
+    Column("created_by", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    _created_at(),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("count > 0", name="count_positive"),
+    CheckConstraint("done_count BETWEEN 0 AND count", name="done_within_count"),
+    CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
 )
 
 ledger_transfers = Table(

@@ -19,10 +19,10 @@ from scrip.db import registers as registers_db
 from scrip.db import vouchers as vouchers_db
 from scrip.db.history import HistoryEntry, Where
 from scrip.domain import validity
-from scrip.domain.codes import CodeTemplate
 from scrip.domain.errors import InvalidInput, NotFound
 from scrip.domain.lifecycle import INITIAL_STATES, Classification, State
 from scrip.domain.money import check_currency
+from scrip.services import templates
 from scrip.services.activation import rule_from
 
 
@@ -167,7 +167,9 @@ def create_vouchers(
             code="invalid_initial_state",
             state=state,
         )
-    template = CodeTemplate(prefix=row["code_prefix"], length=16)
+    chosen = templates.template_of(conn, row)
+    templates.check_room(conn, chosen, type_id=row["id"], requested=count)
+    template = chosen.template
     rule = rule_from(
         row["validity_basis"],
         days=row["validity_days"],

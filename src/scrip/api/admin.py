@@ -1,0 +1,117 @@
+"""The admin API (``/v1/admin``): lots — start one, watch its progress.
+
+Authentication is, for now, one admin token from settings (``SCRIP_ADMIN_TOKEN``) sent as a
+Bearer token, and whoever holds it may do everything here. A real users / roles / rights model
+(S13) replaces it later; until then no token configured means every admin call is refused.
+Errors use the same envelope as the POS API (``api.errors``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, text
+
+from scrip.api.deps import EngineDep
+from scrip.crypto import Keyring
+from scrip.db.lots import LotRow
+from scrip.domain.errors import Busy, NotFound, Unauthorized
+from scrip.services import lots
+from scrip.wire.admin import LotIn, LotOut
+from scrip.wire.pos import ErrorOut
+
+_bearer = HTTPBearer(auto_error=False, description="the admin token (SCRIP_ADMIN_TOKEN)")
+
+
+def admin(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    expected: str | None = request.app.state.admin_token
+    given = credentials.credentials if credentials is not None else ""
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("send the admin token as a Bearer token", code="admin_token_invalid")
+    return "admin"
+
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in {
+        400: "malformed request",
+        401: "missing or wrong admin token",
+        404: "no such issuer, voucher type or lot",
+        409: "refused, e.g. the code template is full (see error.code)",
+        422: "invalid input",
+        503: "busy, or the secret vault has no keys",
+    }.items()
+}
+
+router = APIRouter(
+    prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin)], responses=ERRORS
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _keyring(request: Request) -> Keyring:
+    found: Keyring | None = request.app.state.keyring
+    if found is None:
+        raise Busy("the secret vault has no keys configured", code="vault_not_configured")
+    return found
+
+
+def _out(lot: LotRow) -> LotOut:
+    return LotOut(
+        id=lot.id,
+        type_id=lot.type_id,
+        count=lot.count,
+        done_count=lot.done_count,
+        progress=lot.done_count / lot.count,
+        state=lot.state,
+        status=lot.status,
+        serial_from=lot.serial_from,
+        serial_to=lot.serial_from + lot.count - 1,
+        campaign=lot.campaign,
+        error=lot.error,
+        created_at=lot.created_at,
+        finished_at=lot.finished_at,
+    )
+
+
+def _issuer_id(engine: Engine, code: str) -> int:
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT id FROM issuers WHERE code = :c"), {"c": code}
+        ).scalar_one_or_none()
+    if found is None:
+        raise NotFound("no issuer with this code", code="issuer_not_found")
+    return int(found)
+
+
+@router.post("/lots", status_code=202, response_model=LotOut)
+def create_lot(body: LotIn, engine: EngineDep, request: Request, tasks: BackgroundTasks) -> LotOut:
+    """Queue a lot; it is generated in the background. Poll ``GET /lots/{id}`` for progress."""
+    keyring = _keyring(request)
+    issuer_id = _issuer_id(engine, body.issuer)
+    with engine.begin() as conn:
+        lot_id = lots.create_lot(
+            conn,
+            issuer_id=issuer_id,
+            now=_now(),
+            **body.model_dump(exclude={"issuer"}),
+        )
+        lot = lots.get_lot(conn, lot_id)
+    tasks.add_task(lots.run_lot, engine, lot_id=lot_id, keyring=keyring, clock=_now)
+    return _out(lot)
+
+
+@router.get("/lots/{lot_id}", response_model=LotOut)
+def show_lot(lot_id: int, engine: EngineDep) -> LotOut:
+    with engine.connect() as conn:
+        return _out(lots.get_lot(conn, lot_id))

@@ -1,0 +1,57 @@
+"""The admin API: start a lot and watch it finish; no token, no entry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from scrip import crypto
+from scrip.server import create_app
+from tests.builders import World
+
+TOKEN = "admin-test-token"
+
+
+@pytest.fixture
+def admin(engine: Engine, ledger_holds: None) -> Iterator[TestClient]:
+    ring = crypto.parse_keyring(f"k1:{crypto.new_secret_key()}")
+    app = create_app(engine=engine, keyring=ring, admin_token=TOKEN)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def _issuer_code(engine: Engine, shop: World) -> str:
+    with engine.connect() as conn:
+        code: str = conn.execute(
+            text("SELECT code FROM issuers WHERE id = :i"), {"i": shop.issuer_id}
+        ).scalar_one()
+    return code
+
+
+def test_lot_is_generated_and_shows_progress(
+    admin: TestClient, engine: Engine, shop: World
+) -> None:
+    body = {"issuer": _issuer_code(engine, shop), "type_code": "cert", "count": 120}
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    created = admin.post("/v1/admin/lots", json=body, headers=headers)
+    assert created.status_code == 202, created.text
+    lot_id = created.json()["id"]
+    # TestClient runs background tasks before returning the answer.
+    shown = admin.get(f"/v1/admin/lots/{lot_id}", headers=headers).json()
+    assert shown["status"] == "done" and shown["done_count"] == 120 and shown["progress"] == 1.0
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
+def test_admin_needs_the_token(admin: TestClient, headers: dict[str, str]) -> None:
+    answer = admin.get("/v1/admin/lots/1", headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "admin_token_invalid"
+
+
+def test_unknown_lot_is_404_in_the_envelope(admin: TestClient) -> None:
+    answer = admin.get("/v1/admin/lots/999999999", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "lot_not_found"
