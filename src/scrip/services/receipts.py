@@ -234,6 +234,7 @@ def _release_and_settle(
     receipt_id: int,
     status: str,
     amount: int | None = None,
+    op_state: str | None = None,
 ) -> None:
     for v in involved:
         if v.pending_receipt_id == receipt_id:
@@ -247,9 +248,36 @@ def _release_and_settle(
             state_after=v.state,
             amount_minor=amount,
         )
-    receipts_db.set_operation_state(
-        conn, op=op, state="confirmed" if status == "recorded" else "cancelled"
+    if op_state is None:
+        op_state = "confirmed" if status == "recorded" else "cancelled"
+    receipts_db.set_operation_state(conn, op=op, state=op_state)
+
+
+def release_operation(
+    conn: Connection,
+    *,
+    op: ReceiptOperation,
+    vouchers: dict[int, VoucherRow],
+    ledger_state: str,
+    op_state: str,
+    now: datetime,
+) -> None:
+    """Undo one pending operation: its holds are voided (or expired) and a voucher moved into
+    a transient state goes back to the state it had. Used by cancel, time-out and reversal."""
+    voucher = vouchers[op.voucher_id]
+    target = vouchers.get(op.target_voucher_id) if op.target_voucher_id else None
+    involved = [voucher] + ([target] if target else [])
+    transfers = ledger_db.resolve_pending(
+        conn,
+        operation_id=op.operation_id,
+        account_ids=[v.account_id for v in involved],
+        state=ledger_state,
+        now=now,
     )
+    movements.apply_held(involved, transfers, -1)
+    if voucher.state in (State.activating, State.refunding):
+        voucher.state = op.state_before
+    _release_and_settle(conn, op, involved, op.receipt_id, "cancelled", op_state=op_state)
 
 
 def cancel(
@@ -265,20 +293,14 @@ def release(conn: Connection, *, receipt: ReceiptRow, outcome: str, now: datetim
     vouchers = _involved(conn, ops)
     ledger_state = "voided" if outcome == "cancelled" else "expired"
     for op in ops:
-        voucher = vouchers[op.voucher_id]
-        target = vouchers.get(op.target_voucher_id) if op.target_voucher_id else None
-        involved = [voucher] + ([target] if target else [])
-        transfers = ledger_db.resolve_pending(
+        release_operation(
             conn,
-            operation_id=op.operation_id,
-            account_ids=[v.account_id for v in involved],
-            state=ledger_state,
+            op=op,
+            vouchers=vouchers,
+            ledger_state=ledger_state,
+            op_state="cancelled",
             now=now,
         )
-        movements.apply_held(involved, transfers, -1)
-        if voucher.state in (State.activating, State.refunding):
-            voucher.state = op.state_before
-        _release_and_settle(conn, op, involved, receipt.id, "cancelled")
     return _close(conn, receipt, outcome, vouchers, len(ops), now)
 
 

@@ -22,7 +22,7 @@ from scrip.db.history import HistoryEntry, Where
 from scrip.db.registers import RegisterContext
 from scrip.db.vouchers import VoucherRow
 from scrip.domain.errors import Conflict
-from scrip.services import movements
+from scrip.services import movements, receipts
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def _undo(
         # The receipt is locked first, as confirm and cancel do, so they never deadlock.
         receipts_db.lock_receipt(conn, pending[0].receipt_id)
         for op in pending:
-            _void_hold(conn, op=op, receipt_id=op.receipt_id, now=now)
+            _void_hold(conn, op=op, now=now)
         return
     rows = conn.execute(
         text(
@@ -101,34 +101,14 @@ def _undo(
     _save(conn, involved, entries, till=till, now=now)
 
 
-def _void_hold(
-    conn: Connection, *, op: receipts_db.ReceiptOperation, receipt_id: int, now: datetime
-) -> None:
+def _void_hold(conn: Connection, *, op: receipts_db.ReceiptOperation, now: datetime) -> None:
     ids = [op.voucher_id] + ([op.target_voucher_id] if op.target_voucher_id else [])
-    involved = vouchers_db.lock_vouchers_by_id(conn, ids)
-    transfers = ledger_db.resolve_pending(
-        conn,
-        operation_id=op.operation_id,
-        account_ids=[v.account_id for v in involved],
-        state="voided",
-        now=now,
+    vouchers = {v.id: v for v in vouchers_db.lock_vouchers_by_id(conn, ids)}
+    receipts.release_operation(
+        conn, op=op, vouchers=vouchers, ledger_state="voided", op_state="reversed", now=now
     )
-    movements.apply_held(involved, transfers, -1)
-    for voucher in involved:
-        if voucher.id == op.voucher_id and voucher.state in ("activating", "refunding"):
-            voucher.state = op.state_before
-        if voucher.pending_receipt_id == receipt_id:
-            voucher.pending_receipt_id = None
-        history_db.settle_pending(
-            conn,
-            operation_id=op.operation_id,
-            voucher_id=voucher.id,
-            status="cancelled",
-            balance_after_minor=voucher.balance_minor,
-            state_after=voucher.state,
-        )
+    for voucher in vouchers.values():
         vouchers_db.save_voucher(conn, voucher)
-    receipts_db.set_operation_state(conn, op=op, state="reversed")
 
 
 def _entry(
