@@ -11,7 +11,7 @@ import psycopg
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from scrip.db import bulk
+from scrip.db import bulk, rows
 from scrip.db import vouchers as vouchers_db
 
 _COLUMNS = (
@@ -45,13 +45,7 @@ class LotRow:
 
 
 def insert_lot(conn: Connection, values: dict[str, Any]) -> int:
-    names = ", ".join(values)
-    params = ", ".join(f":{name}" for name in values)
-    return int(
-        conn.execute(
-            text(f"INSERT INTO lots ({names}) VALUES ({params}) RETURNING id"), values
-        ).scalar_one()
-    )
+    return rows.insert(conn, "lots", values)
 
 
 def _one(conn: Connection, sql: str, lot_id: int) -> LotRow | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from scrip.db import rows
 from scrip.db.batch import write
 
 
@@ -114,13 +115,7 @@ def save_voucher(conn: Connection, voucher: VoucherRow, **extra: Any) -> None:
 
 
 def insert_voucher(conn: Connection, **values: Any) -> int:
-    columns = ", ".join(values)
-    params = ", ".join(f":{name}" for name in values)
-    return int(
-        conn.execute(
-            text(f"INSERT INTO vouchers ({columns}) VALUES ({params}) RETURNING id"), values
-        ).scalar_one()
-    )
+    return rows.insert(conn, "vouchers", values)
 
 
 def next_serial(conn: Connection, type_id: int) -> int:

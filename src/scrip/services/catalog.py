@@ -16,6 +16,7 @@ from scrip import crypto
 from scrip.db import history as history_db
 from scrip.db import ledger as ledger_db
 from scrip.db import registers as registers_db
+from scrip.db import rows
 from scrip.db import vouchers as vouchers_db
 from scrip.db.history import HistoryEntry, Where
 from scrip.domain import validity
@@ -27,13 +28,7 @@ from scrip.services.activation import rule_from
 
 
 def _insert(conn: Connection, table: str, values: dict[str, Any]) -> int:
-    columns = ", ".join(values)
-    params = ", ".join(f":{name}" for name in values)
-    return int(
-        conn.execute(
-            text(f"INSERT INTO {table} ({columns}) VALUES ({params}) RETURNING id"), values
-        ).scalar_one()
-    )
+    return rows.insert(conn, table, values)
 
 
 def create_issuer(
