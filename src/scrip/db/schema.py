@@ -245,6 +245,13 @@ lots = Table(
     CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
 )
 
+# The expiry job's scan: only vouchers that can still expire (see lifecycle's expire action).
+Index(
+    "ix_vouchers_expiring",
+    vouchers.c.valid_until,
+    postgresql_where=text("state IN ('active', 'depleted') AND valid_until IS NOT NULL"),
+)
+
 ledger_transfers = Table(
     "ledger_transfers",
     metadata,
