@@ -152,3 +152,13 @@ def test_allowed_actions_example() -> None:
 def test_is_usable() -> None:
     assert is_usable(S.active)
     assert not any(is_usable(state) for state in State if state != S.active)
+
+
+def test_sources_of_an_action_are_exactly_the_pairs_the_tables_allow() -> None:
+    from scrip.domain.lifecycle import sources_of
+
+    for action in Action:
+        for classification in Classification:
+            for state in State:
+                listed = (classification, state) in sources_of(action)
+                assert listed == ((state, action) in TRANSITIONS[classification])

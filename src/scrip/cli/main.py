@@ -141,11 +141,13 @@ def serve() -> None:
 
 @app.command("worker")
 def worker(once: bool = typer.Option(False, help="one pass, then exit")) -> None:
-    """Release the holds of receipts past their time-out, every few seconds."""
+    """Release timed-out receipts and expire vouchers past their validity, every few seconds."""
     logging.basicConfig(level=logging.INFO)
     with _engine(pool_size=2) as engine:
         if once:
             out.print(f"released {worker_jobs.run_once(engine)} timed-out receipts")
+            expired = worker_jobs.expire_vouchers(engine)
+            out.print(f"expired {expired.vouchers} vouchers, breakage {expired.breakage_minor}")
             return
         worker_jobs.run_forever(engine, interval_s=5.0, stop=threading.Event())
 

@@ -236,3 +236,14 @@ def states_of(classification: Classification) -> frozenset[State]:
 def is_usable(state: State) -> bool:
     """True if value can be spent from a voucher in ``state``."""
     return state == State.active
+
+
+def sources_of(action: Action) -> frozenset[tuple[Classification, State]]:
+    """Every (classification, state) from which ``action`` is allowed: what a set-based job
+    (expiry, bulk operations) may select."""
+    return frozenset(
+        (classification, state)
+        for classification, table in TRANSITIONS.items()
+        for (state, candidate) in table
+        if candidate is action
+    )
