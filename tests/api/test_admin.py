@@ -55,3 +55,44 @@ def test_unknown_lot_is_404_in_the_envelope(admin: TestClient) -> None:
     answer = admin.get("/v1/admin/lots/999999999", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "lot_not_found"
+
+
+def test_bulk_operation_runs_and_reports_refusals(
+    admin: TestClient, engine: Engine, shop: World
+) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    issuer = _issuer_code(engine, shop)
+    lot = admin.post(
+        "/v1/admin/lots",
+        json={"issuer": issuer, "type_code": "card", "count": 30, "state": "prepared"},
+        headers=headers,
+    ).json()
+    with engine.begin() as conn:  # three already active: refused
+        conn.execute(
+            text(
+                "UPDATE vouchers SET state = 'active' WHERE lot_id = :l AND serial_number % 10 = 0"
+            ),
+            {"l": lot["id"]},
+        )
+    body = {"issuer": issuer, "action": "activate", "lot_id": lot["id"], "operator": "anna"}
+    created = admin.post("/v1/admin/bulk-operations", json=body, headers=headers)
+    assert created.status_code == 202, created.text
+    assert created.json()["total_count"] == 30
+    shown = admin.get(f"/v1/admin/bulk-operations/{created.json()['id']}", headers=headers)
+    answer = shown.json()
+    assert (answer["status"], answer["progress"]) == ("done", 1.0)
+    assert (answer["selected_count"], answer["done_count"], answer["refused_count"]) == (30, 27, 3)
+    assert {v["reason"] for v in answer["refused_sample"]} == {"transition_not_allowed"}
+    assert {v["state"] for v in answer["refused_sample"]} == {"active"}
+
+
+def test_bulk_operation_requests_are_checked(
+    admin: TestClient, engine: Engine, shop: World
+) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"issuer": _issuer_code(engine, shop), "action": "cancel", "type_code": "card"}
+    refused = admin.post("/v1/admin/bulk-operations", json=body, headers=headers)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "reason_required"
+    missing = admin.get("/v1/admin/bulk-operations/999999999", headers=headers)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "bulk_operation_not_found"

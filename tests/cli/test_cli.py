@@ -243,3 +243,21 @@ class _KeyedCli(Cli):
             "COLUMNS": "200",
         }
         return CliRunner().invoke(app, list(args), env=env)
+
+
+def test_bulk_run_activates_a_lot_and_reports_refusals(cli: Cli, cli_engine: Engine) -> None:
+    made = cli("lot", "generate", "--type", "GC", "--count", "40", "--state", "prepared")
+    assert made.exit_code == 0, made.output
+    match = re.search(r"lot (\d+):", made.output)
+    assert match is not None
+    lot = match.group(1)
+    activated = cli("bulk", "run", "--action", "activate", "--lot", lot)
+    assert activated.exit_code == 0, activated.output
+    assert "done — 40 selected, 40 done, 0 refused" in activated.output
+    again = cli("bulk", "run", "--action", "activate", "--lot", lot, "--all-or-nothing")
+    assert again.exit_code == 1 and "bulk_refused" in again.output
+    assert "active, transition_not_allowed" in again.output
+    no_reason = cli("bulk", "run", "--action", "cancel", "--lot", lot)
+    assert no_reason.exit_code == 2 and "reason_required" in no_reason.output
+    active = "SELECT count(*) FROM vouchers WHERE lot_id = :l AND state = 'active'"
+    assert _count(cli_engine, active, l=int(lot)) == 40

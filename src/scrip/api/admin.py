@@ -1,4 +1,4 @@
-"""The admin API (``/v1/admin``): lots — start one, watch its progress.
+"""The admin API (``/v1/admin``): lots and bulk operations — start one, watch its progress.
 
 Authentication is, for now, one admin token from settings (``SCRIP_ADMIN_TOKEN``) sent as a
 Bearer token, and whoever holds it may do everything here. A real users / roles / rights model
@@ -18,10 +18,12 @@ from sqlalchemy import Engine, text
 
 from scrip.api.deps import EngineDep
 from scrip.crypto import Keyring
+from scrip.db.bulk_operations import BulkOperationRow
 from scrip.db.lots import LotRow
+from scrip.domain.bulk import Selection
 from scrip.domain.errors import Busy, NotFound, Unauthorized
-from scrip.services import lots
-from scrip.wire.admin import LotIn, LotOut
+from scrip.services import bulk_operations, lots
+from scrip.wire.admin import BulkOperationIn, BulkOperationOut, LotIn, LotOut, RefusedVoucherOut
 from scrip.wire.pos import ErrorOut
 
 _bearer = HTTPBearer(auto_error=False, description="the admin token (SCRIP_ADMIN_TOKEN)")
@@ -43,7 +45,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
     for status, text in {
         400: "malformed request",
         401: "missing or wrong admin token",
-        404: "no such issuer, voucher type or lot",
+        404: "no such issuer, voucher type, lot or bulk operation",
         409: "refused, e.g. the code template is full (see error.code)",
         422: "invalid input",
         503: "busy, or the secret vault has no keys",
@@ -115,3 +117,64 @@ def create_lot(body: LotIn, engine: EngineDep, request: Request, tasks: Backgrou
 def show_lot(lot_id: int, engine: EngineDep) -> LotOut:
     with engine.connect() as conn:
         return _out(lots.get_lot(conn, lot_id))
+
+
+def _bulk_out(op: BulkOperationRow) -> BulkOperationOut:
+    return BulkOperationOut(
+        id=op.id,
+        action=op.action,
+        selection=op.selection,
+        operator=op.operator,
+        reason=op.reason,
+        all_or_nothing=op.all_or_nothing,
+        status=op.status,
+        total_count=op.total_count,
+        selected_count=op.selected_count,
+        done_count=op.done_count,
+        refused_count=op.refused_count,
+        refused_sample=[RefusedVoucherOut(**entry) for entry in op.refused_sample],
+        progress=1.0
+        if op.status == "done"
+        else min(1.0, op.selected_count / (op.total_count or 1)),
+        error=op.error,
+        created_at=op.created_at,
+        started_at=op.started_at,
+        finished_at=op.finished_at,
+    )
+
+
+@router.post("/bulk-operations", status_code=202, response_model=BulkOperationOut)
+def create_bulk_operation(
+    body: BulkOperationIn, engine: EngineDep, tasks: BackgroundTasks
+) -> BulkOperationOut:
+    """Queue a bulk operation; it runs in the background, a chunk per transaction. Poll
+    ``GET /bulk-operations/{id}`` for progress, counts and a sample of refused vouchers."""
+    issuer_id = _issuer_id(engine, body.issuer)
+    selection = Selection(
+        lot_id=body.lot_id,
+        type_code=body.type_code,
+        serial_from=body.serial_from,
+        serial_to=body.serial_to,
+        codes=tuple(body.codes),
+        states=tuple(body.states),
+    )
+    with engine.begin() as conn:
+        operation_id = bulk_operations.create_operation(
+            conn,
+            issuer_id=issuer_id,
+            action=body.action,
+            selection=selection,
+            operator=body.operator,
+            reason=body.reason,
+            all_or_nothing=body.all_or_nothing,
+            now=_now(),
+        )
+        op = bulk_operations.get_operation(conn, operation_id)
+    tasks.add_task(bulk_operations.run, engine, operation_id=operation_id, clock=_now)
+    return _bulk_out(op)
+
+
+@router.get("/bulk-operations/{operation_id}", response_model=BulkOperationOut)
+def show_bulk_operation(operation_id: int, engine: EngineDep) -> BulkOperationOut:
+    with engine.connect() as conn:
+        return _bulk_out(bulk_operations.get_operation(conn, operation_id))

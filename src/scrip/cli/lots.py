@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from scrip import settings
 from scrip.cli.database import resolve_dsn
+from scrip.cli.long_runs import issuer_id, out, progress
 from scrip.db.engine import make_engine
 from scrip.db.lots import LotRow
 from scrip.domain.errors import ScripError
@@ -19,7 +18,6 @@ from scrip.services import secrets as vault
 
 lot_app = typer.Typer(help="Lots: many vouchers of one type at once.", no_args_is_help=True)
 secrets_app = typer.Typer(help="The secret-number vault.", no_args_is_help=True)
-out = Console(soft_wrap=True)
 
 
 def _now() -> datetime:
@@ -30,29 +28,8 @@ def _engine() -> Engine:
     return make_engine(resolve_dsn(settings.load()), pool_size=lots.WORKERS + 1)
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=out,
-    )
-
-
-def _issuer_id(engine: Engine, code: str) -> int:
-    with engine.connect() as conn:
-        found = conn.execute(
-            text("SELECT id FROM issuers WHERE code = :c"), {"c": code}
-        ).scalar_one_or_none()
-    if found is None:
-        out.print(f"[red]no issuer {code}[/]")
-        raise typer.Exit(2)
-    return int(found)
-
-
 def _run(engine: Engine, lot_id: int, count: int) -> LotRow:
-    with _progress() as bar:
+    with progress() as bar:
         task = bar.add_task(f"lot {lot_id}", total=count)
 
         def update(lot: LotRow) -> None:
@@ -79,7 +56,7 @@ def lot_generate(
         with engine.begin() as conn:
             lot_id = lots.create_lot(
                 conn,
-                issuer_id=_issuer_id(engine, issuer),
+                issuer_id=issuer_id(engine, issuer),
                 type_code=type_code,
                 count=count,
                 state=state,
@@ -127,7 +104,7 @@ def secrets_rotate(
     try:
         with engine.connect() as conn:
             total = vault.count_to_rotate(conn, keyring=keyring)
-        with _progress() as bar:
+        with progress() as bar:
             task = bar.add_task(f"to key {keyring.current_id}", total=total)
             done = vault.rotate(
                 engine,

@@ -245,6 +245,49 @@ lots = Table(
     CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
 )
 
+# A bulk operation (S9): one group record per run over a selection of vouchers. ``boundaries``
+# (the first voucher id of each chunk, in id order) is fixed when the run starts; each chunk
+# commits with the vouchers it moved, their history rows and its row in bulk_operation_chunks,
+# so a crashed run does only the chunks without one and never does a voucher twice.
+bulk_operations = Table(
+    "bulk_operations",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("selection", JSONB, nullable=False),
+    Column("operator", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("all_or_nothing", Boolean, nullable=False, server_default=text("false")),
+    Column("chunk_size", Integer, nullable=False),
+    Column("status", String(10), nullable=False, server_default="queued"),
+    # How many vouchers the selection held when the operation was made: the progress figure's
+    # denominator (vouchers can still change until each chunk locks them).
+    Column("total_count", Integer, nullable=False),
+    Column("selected_count", Integer, nullable=False, server_default=text("0")),
+    Column("done_count", Integer, nullable=False, server_default=text("0")),
+    Column("refused_count", Integer, nullable=False, server_default=text("0")),
+    Column("refused_sample", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("boundaries", JSONB, nullable=True),
+    Column("error", Text, nullable=True),
+    _created_at(),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+    CheckConstraint("done_count + refused_count <= selected_count", name="counts_within_selected"),
+)
+
+bulk_operation_chunks = Table(
+    "bulk_operation_chunks",
+    metadata,
+    Column("operation_id", ForeignKey("bulk_operations.id"), primary_key=True),
+    Column("chunk", Integer, primary_key=True),
+    Column("selected_count", Integer, nullable=False),
+    Column("done_count", Integer, nullable=False),
+    Column("refused_count", Integer, nullable=False),
+    _created_at(),
+)
+
 # The expiry job's scan: only vouchers that can still expire (see lifecycle's expire action).
 Index(
     "ix_vouchers_expiring",

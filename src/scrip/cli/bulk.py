@@ -1,0 +1,129 @@
+"""`scrip bulk run|resume|show`: bulk operations over a lot, a type's serial range or a list of
+codes, with a progress bar."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from sqlalchemy import Engine
+
+from scrip import settings
+from scrip.cli.database import resolve_dsn
+from scrip.cli.long_runs import issuer_id, out, progress
+from scrip.db.bulk_operations import BulkOperationRow
+from scrip.db.engine import make_engine
+from scrip.domain.bulk import Selection
+from scrip.domain.errors import ScripError
+from scrip.services import bulk_operations
+
+bulk_app = typer.Typer(
+    help="Bulk operations: accept, activate, block … many vouchers at once.",
+    no_args_is_help=True,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _engine() -> Engine:
+    return make_engine(resolve_dsn(settings.load()), pool_size=2)
+
+
+def _run(engine: Engine, operation_id: int, total: int) -> BulkOperationRow:
+    with progress() as bar:
+        task = bar.add_task(f"bulk operation {operation_id}", total=total or 1)
+
+        def update(op: BulkOperationRow) -> None:
+            bar.update(task, completed=op.selected_count)
+
+        done = bulk_operations.run(
+            engine, operation_id=operation_id, clock=_now, on_progress=update
+        )
+        bar.update(task, completed=total or 1)
+        return done
+
+
+def _report(op: BulkOperationRow) -> None:
+    colour = "green" if op.status == "done" else "red"
+    out.print(
+        f"bulk operation {op.id} ({op.action}): [{colour}]{op.status}[/]"
+        f"{' ' + op.error if op.error else ''} — {op.selected_count} selected,"
+        f" {op.done_count} done, {op.refused_count} refused"
+    )
+    for entry in op.refused_sample:
+        out.print(
+            f"  refused {entry['code']} (serial {entry['serial_number']}):"
+            f" {entry['state']}, {entry['reason']}"
+        )
+    if op.status != "done":
+        raise typer.Exit(1)
+
+
+def _split(codes: str | None) -> tuple[str, ...]:
+    return tuple(code for code in (codes or "").split(",") if code.strip())
+
+
+@bulk_app.command("run")
+def bulk_run(
+    action: str = typer.Option(
+        ..., help="accept, reject, activate, hand_over, block, unblock, cancel or purge"
+    ),
+    lot: int | None = typer.Option(None, help="lot id"),
+    type_code: str | None = typer.Option(None, "--type", help="voucher type code"),
+    serial_from: int | None = typer.Option(None, "--from", help="first serial (with --type)"),
+    serial_to: int | None = typer.Option(None, "--to", help="last serial (with --type)"),
+    codes: str | None = typer.Option(None, help="comma-separated voucher codes"),
+    state: list[str] = typer.Option([], help="only vouchers in this state (repeatable)"),
+    reason: str | None = typer.Option(None, help="why (required to cancel)"),
+    all_or_nothing: bool = typer.Option(False, help="refuse the whole run if one is refused"),
+    issuer: str = typer.Option("DEMO", help="issuer code"),
+    operator: str = typer.Option("cli", help="who does it"),
+) -> None:
+    """Run a bulk operation to the end; vouchers in a state that forbids it are reported."""
+    engine = _engine()
+    selection = Selection(
+        lot_id=lot,
+        type_code=type_code,
+        serial_from=serial_from,
+        serial_to=serial_to,
+        codes=_split(codes),
+        states=tuple(state),
+    )
+    try:
+        with engine.begin() as conn:
+            operation_id = bulk_operations.create_operation(
+                conn,
+                issuer_id=issuer_id(engine, issuer),
+                action=action,
+                selection=selection,
+                operator=operator,
+                reason=reason,
+                all_or_nothing=all_or_nothing,
+                now=_now(),
+            )
+            op = bulk_operations.get_operation(conn, operation_id)
+        done = _run(engine, operation_id, op.total_count)
+    except ScripError as error:
+        out.print(f"[red]{error.code}[/]: {error.message}")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    _report(done)
+
+
+@bulk_app.command("resume")
+def bulk_resume(operation_id: int) -> None:
+    """Finish an operation an interrupted run left behind (it goes on after the last chunk)."""
+    engine = _engine()
+    try:
+        with engine.connect() as conn:
+            op = bulk_operations.get_operation(conn, operation_id)
+        done = _run(engine, operation_id, op.total_count)
+    except ScripError as error:
+        out.print(f"[red]{error.code}[/]: {error.message}")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    _report(done)

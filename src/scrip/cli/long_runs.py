@@ -1,0 +1,32 @@
+"""What the commands that run long (lots, bulk operations, key rotation) share: the console,
+a progress bar, and finding the issuer named on the command line."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine, text
+
+out = Console(soft_wrap=True)
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+    )
+
+
+def issuer_id(engine: Engine, code: str) -> int:
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT id FROM issuers WHERE code = :c"), {"c": code}
+        ).scalar_one_or_none()
+    if found is None:
+        out.print(f"[red]no issuer {code}[/]")
+        raise typer.Exit(2)
+    return int(found)
