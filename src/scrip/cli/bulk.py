@@ -10,11 +10,10 @@ from sqlalchemy import Engine
 
 from scrip import settings
 from scrip.cli.database import resolve_dsn
-from scrip.cli.long_runs import issuer_id, out, progress
+from scrip.cli.long_runs import issuer_id, out, progress, refusing
 from scrip.db.bulk_operations import BulkOperationRow
 from scrip.db.engine import make_engine
 from scrip.domain.bulk import Selection
-from scrip.domain.errors import ScripError
 from scrip.services import bulk_operations
 
 bulk_app = typer.Typer(
@@ -91,7 +90,7 @@ def bulk_run(
         codes=_split(codes),
         states=tuple(state),
     )
-    try:
+    with refusing(engine):
         with engine.begin() as conn:
             operation_id = bulk_operations.create_operation(
                 conn,
@@ -105,11 +104,6 @@ def bulk_run(
             )
             op = bulk_operations.get_operation(conn, operation_id)
         done = _run(engine, operation_id, op.total_count)
-    except ScripError as error:
-        out.print(f"[red]{error.code}[/]: {error.message}")
-        raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
     _report(done)
 
 
@@ -117,13 +111,8 @@ def bulk_run(
 def bulk_resume(operation_id: int) -> None:
     """Finish an operation an interrupted run left behind (it goes on after the last chunk)."""
     engine = _engine()
-    try:
+    with refusing(engine):
         with engine.connect() as conn:
             op = bulk_operations.get_operation(conn, operation_id)
         done = _run(engine, operation_id, op.total_count)
-    except ScripError as error:
-        out.print(f"[red]{error.code}[/]: {error.message}")
-        raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
     _report(done)

@@ -3,10 +3,15 @@ a progress bar, and finding the issuer named on the command line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, text
+
+from scrip.domain.errors import ScripError
 
 out = Console(soft_wrap=True)
 
@@ -30,3 +35,16 @@ def issuer_id(engine: Engine, code: str) -> int:
         out.print(f"[red]no issuer {code}[/]")
         raise typer.Exit(2)
     return int(found)
+
+
+@contextmanager
+def refusing(engine: Engine) -> Iterator[None]:
+    """A refusal ends the command with its code and exit status 2; the engine is closed either
+    way."""
+    try:
+        yield
+    except ScripError as error:
+        out.print(f"[red]{error.code}[/]: {error.message}")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()

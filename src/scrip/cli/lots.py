@@ -9,10 +9,9 @@ from sqlalchemy import Engine
 
 from scrip import settings
 from scrip.cli.database import resolve_dsn
-from scrip.cli.long_runs import issuer_id, out, progress
+from scrip.cli.long_runs import issuer_id, out, progress, refusing
 from scrip.db.engine import make_engine
 from scrip.db.lots import LotRow
-from scrip.domain.errors import ScripError
 from scrip.services import lots
 from scrip.services import secrets as vault
 
@@ -52,7 +51,7 @@ def lot_generate(
 ) -> None:
     """Generate a lot of vouchers with encrypted secret numbers."""
     engine = _engine()
-    try:
+    with refusing(engine):
         with engine.begin() as conn:
             lot_id = lots.create_lot(
                 conn,
@@ -67,11 +66,6 @@ def lot_generate(
                 now=_now(),
             )
         done = _run(engine, lot_id, count)
-    except ScripError as error:
-        out.print(f"[red]{error.code}[/]: {error.message}")
-        raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
     out.print(
         f"lot {done.id}: {done.done_count} vouchers, serials {done.serial_from}-"
         f"{done.serial_from + done.count - 1}, {done.status}"
@@ -82,15 +76,10 @@ def lot_generate(
 def lot_resume(lot_id: int) -> None:
     """Finish a lot an interrupted run left behind (only its missing chunks are written)."""
     engine = _engine()
-    try:
+    with refusing(engine):
         with engine.connect() as conn:
             lot = lots.get_lot(conn, lot_id)
         done = _run(engine, lot_id, lot.count)
-    except ScripError as error:
-        out.print(f"[red]{error.code}[/]: {error.message}")
-        raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
     out.print(f"lot {done.id}: {done.done_count} of {done.count} vouchers, {done.status}")
 
 
