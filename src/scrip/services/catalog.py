@@ -27,10 +27,6 @@ from scrip.services import templates
 from scrip.services.activation import rule_from
 
 
-def _insert(conn: Connection, table: str, values: dict[str, Any]) -> int:
-    return rows.insert(conn, table, values)
-
-
 def create_issuer(
     conn: Connection,
     *,
@@ -43,7 +39,7 @@ def create_issuer(
 ) -> int:
     check_currency(currency)
     validity.start_of_day(datetime(2000, 1, 1).date(), timezone)  # refuses an unknown zone
-    issuer_id = _insert(
+    issuer_id = rows.insert(
         conn,
         "issuers",
         {
@@ -63,7 +59,7 @@ def create_issuer(
 def create_store(
     conn: Connection, *, issuer_id: int, code: str, name: str, timezone: str | None = None
 ) -> int:
-    store_id = _insert(
+    store_id = rows.insert(
         conn, "stores", {"issuer_id": issuer_id, "code": code, "name": name, "timezone": timezone}
     )
     currency = conn.execute(
@@ -94,7 +90,7 @@ def create_register(conn: Connection, *, store_id: int, serial_number: str) -> N
 
 
 def create_operator(conn: Connection, *, issuer_id: int, code: str, name: str) -> int:
-    return _insert(conn, "operators", {"issuer_id": issuer_id, "code": code, "name": name})
+    return rows.insert(conn, "operators", {"issuer_id": issuer_id, "code": code, "name": name})
 
 
 def create_voucher_type(
@@ -114,7 +110,7 @@ def create_voucher_type(
     currency = conn.execute(
         text("SELECT currency FROM issuers WHERE id = :i"), {"i": issuer_id}
     ).scalar_one()
-    return _insert(
+    return rows.insert(
         conn,
         "voucher_types",
         {
