@@ -1,0 +1,23 @@
+"""Rules at the till (issue 5): receipt lines, restrictions, holders, points, promotions.
+
+Reserved in sequence so the three pieces of work can land in any order; empty until its tables land.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-23
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

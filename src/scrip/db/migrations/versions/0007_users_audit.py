@@ -1,0 +1,23 @@
+"""The web back office (issue 6): users, roles, sessions, audit chain.
+
+Reserved in sequence so the three pieces of work can land in any order; empty until its tables land.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-23
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
