@@ -7,6 +7,8 @@ enforces positive amounts and distinct accounts.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -27,7 +29,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData(
     naming_convention={
@@ -124,6 +126,20 @@ code_templates = Table(
     CheckConstraint("max_guess_ratio_ppm BETWEEN 0 AND 1000000", name="ratio_ppm"),
 )
 
+
+def _restriction_columns() -> list[Column[Any]]:
+    """Where and for what a voucher pays (S6): NULL means no restriction.
+
+    On a voucher type they are the rule; on a voucher they override the type's rule, set by its
+    lot or a bulk modification (S9), so the till reads ``coalesce(voucher, type)``.
+    """
+    return [
+        Column("supported_products", ARRAY(Text), nullable=True),
+        Column("supported_product_groups", ARRAY(Text), nullable=True),
+        Column("allowed_store_ids", ARRAY(BigInteger), nullable=True),
+    ]
+
+
 voucher_types = Table(
     "voucher_types",
     metadata,
@@ -148,11 +164,17 @@ voucher_types = Table(
     Column("pin_length", Integer, nullable=True),
     Column("return_to_prepared", Boolean, nullable=False, server_default=text("false")),
     Column("template_id", ForeignKey("code_templates.id"), nullable=True),
+    *_restriction_columns(),
+    # E-vouchers: 'personal' (only the buyer uses it) or 'shareable' (only the recipient does).
+    Column("e_voucher_use", String(16), nullable=True),
     _created_at(),
     UniqueConstraint("issuer_id", "code"),
     CheckConstraint("value_mode IN ('fixed', 'variable')", name="value_mode"),
     CheckConstraint("value_mode = 'variable' OR face_value_minor > 0", name="fixed_has_face_value"),
     CheckConstraint("extra_value_minor >= 0", name="extra_value_not_negative"),
+    CheckConstraint(
+        "e_voucher_use IS NULL OR e_voucher_use IN ('personal', 'shareable')", name="e_voucher_use"
+    ),
 )
 
 ledger_accounts = Table(
@@ -207,6 +229,7 @@ vouchers = Table(
     Column("secret_key_id", String(32), nullable=True),
     Column("secret_sealed", LargeBinary, nullable=True),
     Column("lot_id", ForeignKey("lots.id"), nullable=True, index=True),
+    *_restriction_columns(),
     _created_at(),
     UniqueConstraint("issuer_id", "code"),
     UniqueConstraint("type_id", "serial_number"),
