@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, text
 
 from scrip.db.batch import write, write_behind
 
@@ -18,15 +19,17 @@ def scratch(conn: Connection) -> Connection:
 
 
 @pytest.fixture
-def statements(scratch: Connection) -> Iterator[list[str]]:
+def statements(scratch: Connection, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement handed to the driver, whether through SQLAlchemy or ``db.raw``."""
     seen: list[str] = []
+    execute = psycopg.Cursor.execute
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
+    def counting(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
 
-    event.listen(scratch, "before_cursor_execute", count)
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
     yield seen
-    event.remove(scratch, "before_cursor_execute", count)
 
 
 INSERT = text("INSERT INTO scratch (id, v) VALUES (:id, :v)")

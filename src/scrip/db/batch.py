@@ -24,6 +24,8 @@ from sqlalchemy import Connection, event, text
 from sqlalchemy.sql.elements import BindParameter, TextClause
 from sqlalchemy.types import NullType, TypeEngine
 
+from scrip.db import raw
+
 _QUEUE = "scrip.write_behind"
 _FLUSHING = "scrip.write_behind.flushing"
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
@@ -73,9 +75,13 @@ def flush(conn: Connection) -> None:
     statement, params = _combine(writes)
     conn.info[_FLUSHING] = True
     try:
-        conn.execute(statement, params)
+        raw.execute(conn, statement, params)
     finally:
         conn.info.pop(_FLUSHING, None)
+
+
+def is_flushing(conn: Connection) -> bool:
+    return bool(conn.info.get(_FLUSHING))
 
 
 def _combine(writes: list[_Write]) -> tuple[TextClause, dict[str, Any]]:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import bindparam
 
+from scrip.db import raw
 from scrip.db.batch import write
 
 
@@ -27,16 +28,16 @@ class StoredKey:
     reversed_at: datetime | None
 
 
+_CLAIM = text(
+    "INSERT INTO idempotency_keys (register_id, key, request_hash) VALUES (:r, :k, :h)"
+    " ON CONFLICT DO NOTHING RETURNING 1"
+)
+
+
 def claim(conn: Connection, *, register_id: int, key: str, request_hash: str) -> bool:
     """Insert the key; False when it already exists (after waiting for its writer)."""
-    inserted = conn.execute(
-        text(
-            "INSERT INTO idempotency_keys (register_id, key, request_hash) VALUES (:r, :k, :h)"
-            " ON CONFLICT DO NOTHING RETURNING 1"
-        ),
-        {"r": register_id, "k": key, "h": request_hash},
-    ).first()
-    return inserted is not None
+    inserted = raw.execute(conn, _CLAIM, {"r": register_id, "k": key, "h": request_hash})
+    return inserted.fetchone() is not None
 
 
 def lock_key(conn: Connection, *, register_id: int, key: str) -> StoredKey | None:

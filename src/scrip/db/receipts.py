@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from scrip.db import raw
 from scrip.db.batch import write
 
 
@@ -50,13 +51,9 @@ _COLUMNS = (
 def insert_receipt(conn: Connection, **values: object) -> ReceiptRow:
     columns = ", ".join(values)
     params = ", ".join(f":{name}" for name in values)
-    row = (
-        conn.execute(
-            text(f"INSERT INTO receipts ({columns}) VALUES ({params}) RETURNING {_COLUMNS}"), values
-        )
-        .mappings()
-        .one()
-    )
+    statement = text(f"INSERT INTO receipts ({columns}) VALUES ({params}) RETURNING {_COLUMNS}")
+    row = raw.execute(conn, statement, values, dicts=True).fetchone()
+    assert row is not None
     return ReceiptRow(**row)
 
 
@@ -89,14 +86,11 @@ def claim_receipt_number(
     return int(owner) == register_id
 
 
+_LOCK = text(f"SELECT {_COLUMNS} FROM receipts WHERE id = :id FOR UPDATE")
+
+
 def lock_receipt(conn: Connection, receipt_id: int) -> ReceiptRow | None:
-    row = (
-        conn.execute(
-            text(f"SELECT {_COLUMNS} FROM receipts WHERE id = :id FOR UPDATE"), {"id": receipt_id}
-        )
-        .mappings()
-        .first()
-    )
+    row = raw.execute(conn, _LOCK, {"id": receipt_id}, dicts=True).fetchone()
     return ReceiptRow(**row) if row else None
 
 
@@ -114,15 +108,15 @@ def insert_operation(conn: Connection, **values: object) -> None:
     write(conn, text(f"INSERT INTO receipt_operations ({columns}) VALUES ({params})"), values)
 
 
+_PENDING = text(
+    "SELECT id, receipt_id, operation_id, voucher_id, kind, amount_minor, state_before,"
+    " state_on_confirm, target_voucher_id, state FROM receipt_operations"
+    " WHERE receipt_id = :r AND state = 'pending' ORDER BY id"
+)
+
+
 def pending_operations(conn: Connection, receipt_id: int) -> list[ReceiptOperation]:
-    rows = conn.execute(
-        text(
-            "SELECT id, receipt_id, operation_id, voucher_id, kind, amount_minor, state_before,"
-            " state_on_confirm, target_voucher_id, state FROM receipt_operations"
-            " WHERE receipt_id = :r AND state = 'pending' ORDER BY id"
-        ),
-        {"r": receipt_id},
-    ).mappings()
+    rows = raw.execute(conn, _PENDING, {"r": receipt_id}, dicts=True)
     return [ReceiptOperation(**row) for row in rows]
 
 

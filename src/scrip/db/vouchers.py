@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.sql.elements import TextClause
 
-from scrip.db import rows
+from scrip.db import raw, rows
 from scrip.db.batch import write
 
 
@@ -73,18 +75,19 @@ _LOCK_BY_IDS = text(_SELECT + " WHERE v.id = ANY(:ids) ORDER BY v.id FOR UPDATE 
 
 
 def find_voucher(conn: Connection, *, issuer_id: int, code: str) -> VoucherRow | None:
-    row = conn.execute(_BY_CODES, {"issuer_id": issuer_id, "codes": [code]}).mappings().first()
+    found = raw.execute(conn, _BY_CODES, {"issuer_id": issuer_id, "codes": [code]}, dicts=True)
+    row = found.fetchone()
     return VoucherRow(**row) if row else None
 
 
 def lock_vouchers(conn: Connection, *, issuer_id: int, codes: Sequence[str]) -> list[VoucherRow]:
     """Lock vouchers by code, always in id order so two tills never deadlock each other."""
-    rows = conn.execute(_LOCK_BY_CODES, {"issuer_id": issuer_id, "codes": list(codes)}).mappings()
-    return [VoucherRow(**row) for row in rows]
+    params = {"issuer_id": issuer_id, "codes": list(codes)}
+    return [VoucherRow(**row) for row in raw.execute(conn, _LOCK_BY_CODES, params, dicts=True)]
 
 
 def lock_vouchers_by_id(conn: Connection, ids: Sequence[int]) -> list[VoucherRow]:
-    rows = conn.execute(_LOCK_BY_IDS, {"ids": sorted(set(ids))}).mappings()
+    rows = raw.execute(conn, _LOCK_BY_IDS, {"ids": sorted(set(ids))}, dicts=True)
     return [VoucherRow(**row) for row in rows]
 
 
@@ -105,13 +108,14 @@ def save_voucher(conn: Connection, voucher: VoucherRow, **extra: Any) -> None:
     """Write back the mutable fields of a locked voucher in one statement."""
     values = {name: getattr(voucher, name) for name in _WRITABLE}
     values.update(extra)
-    assignments = ", ".join(f"{name} = :{name}" for name in values)
-    write(
-        conn,
-        text(f"UPDATE vouchers SET {assignments} WHERE id = :id"),
-        {**values, "id": voucher.id},
-        key=("vouchers", voucher.id),
-    )
+    write(conn, _update(tuple(values)), {**values, "id": voucher.id}, key=("vouchers", voucher.id))
+
+
+@lru_cache(maxsize=64)
+def _update(columns: tuple[str, ...]) -> TextClause:
+    # Built once per set of columns: the write-behind combines statements by their text.
+    assignments = ", ".join(f"{name} = :{name}" for name in columns)
+    return text(f"UPDATE vouchers SET {assignments} WHERE id = :id")
 
 
 def insert_voucher(conn: Connection, **values: Any) -> int:
