@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 
 from scrip import crypto
 from scrip.db.registers import RegisterContext, find_register_by_key_hash
@@ -21,7 +22,12 @@ _bearer = HTTPBearer(auto_error=False, description="the register's API key")
 _KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
-def engine(request: Request) -> Engine:
+# The dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the
+# thread pool, one hop per dependency per request, and these do no blocking I/O (the register
+# look-up blocks only on a cache miss, and then takes the hop itself).
+
+
+async def engine(request: Request) -> Engine:
     found: Engine = request.app.state.engine
     return found
 
@@ -56,11 +62,17 @@ class KnownRegisters:
         self.ttl_s = ttl_s
         self._known: dict[str, tuple[float, RegisterContext]] = {}
 
-    def find(self, engine: Engine, key_hash: str) -> RegisterContext | None:
-        now = time.monotonic()
+    def cached(self, key_hash: str) -> RegisterContext | None:
         cached = self._known.get(key_hash)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        return None
+
+    def find(self, engine: Engine, key_hash: str) -> RegisterContext | None:
+        till = self.cached(key_hash)
+        if till is not None:
+            return till
+        now = time.monotonic()
         till = read(engine, lambda conn: find_register_by_key_hash(conn, key_hash))
         if till is not None:
             if len(self._known) > 10_000:
@@ -69,20 +81,24 @@ class KnownRegisters:
         return till
 
 
-def register(
+async def register(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> RegisterContext:
     if credentials is None:
         raise Unauthorized("send the register key as a Bearer token", code="register_key_invalid")
     registers: KnownRegisters = request.app.state.registers
-    till = registers.find(engine(request), crypto.hash_api_key(credentials.credentials))
+    key_hash = crypto.hash_api_key(credentials.credentials)
+    till = registers.cached(key_hash)
+    if till is None:
+        found: Engine = request.app.state.engine
+        till = await run_in_threadpool(registers.find, found, key_hash)
     if till is None:
         raise Unauthorized("unknown or disabled register key", code="register_key_invalid")
     return till
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str:
     if key is None:
@@ -113,7 +129,7 @@ class Mutation:
     route: str
 
 
-def mutation(
+async def mutation(
     request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
 ) -> Mutation:
     return Mutation(engine, till, key, f"{request.method} {request.url.path}")
