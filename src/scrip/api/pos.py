@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -65,7 +64,11 @@ def _operation(
 ) -> JSONResponse:
     def work(conn: Connection, now: datetime) -> Answer:
         result = service(conn, now)
-        return 201, wire.OperationOut.model_validate(asdict(result)), result.operation_id
+        return (
+            201,
+            wire.OperationOut.model_validate(result, from_attributes=True),
+            result.operation_id,
+        )
 
     return _run(m, body, work)
 
@@ -76,7 +79,7 @@ def look_up(code: str, engine: EngineDep, till: RegisterDep) -> Response:
     found = read(engine, lambda conn: pos.look_up(conn, till=till, code=code))
     # Serialized by pydantic directly: the most frequent call skips FastAPI's second
     # validation of a model that was just built (response_model still documents it).
-    answer = wire.VoucherOut.model_validate(asdict(found))
+    answer = wire.VoucherOut.model_validate(found, from_attributes=True)
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
@@ -94,7 +97,7 @@ def open_receipt(body: wire.OpenReceiptIn, m: MutationDep) -> JSONResponse:
         result = receipts.open_receipt(
             conn, till=m.till, receipt=_receipt(body), timeout_s=body.timeout_s, now=now
         )
-        return 201, wire.ReceiptOut.model_validate(asdict(result)), None
+        return 201, wire.ReceiptOut.model_validate(result, from_attributes=True), None
 
     return _run(m, body, work)
 
@@ -110,7 +113,7 @@ def _close(
             )
         else:
             result = receipts.cancel(conn, till=m.till, receipt_id=receipt_id, now=now)
-        return 200, wire.ReceiptOut.model_validate(asdict(result)), None
+        return 200, wire.ReceiptOut.model_validate(result, from_attributes=True), None
 
     return _run(m, body, work)
 
@@ -259,6 +262,6 @@ def reverse(body: wire.ReversalIn, m: MutationDep) -> JSONResponse:
 
     def work(conn: Connection, now: datetime) -> Answer:
         result = reversal.reverse(conn, till=m.till, key=body.idempotency_key, now=now)
-        return 200, wire.ReversalOut.model_validate(asdict(result)), None
+        return 200, wire.ReversalOut.model_validate(result, from_attributes=True), None
 
     return _run(m, body, work)
