@@ -261,3 +261,10 @@ def test_bulk_run_activates_a_lot_and_reports_refusals(cli: Cli, cli_engine: Eng
     assert no_reason.exit_code == 2 and "reason_required" in no_reason.output
     active = "SELECT count(*) FROM vouchers WHERE lot_id = :l AND state = 'active'"
     assert _count(cli_engine, active, l=int(lot)) == 40
+    edited = cli(
+        "bulk", "run", "--action", "change_validity", "--lot", lot, "--valid-until-on", "2031-03-31"
+    )
+    assert edited.exit_code == 0, edited.output
+    assert "done — 40 selected, 40 done, 0 refused" in edited.output
+    ends = "SELECT count(*) FROM vouchers WHERE lot_id = :l AND valid_until > '2031-03-31'"
+    assert _count(cli_engine, ends, l=int(lot)) == 40

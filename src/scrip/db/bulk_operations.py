@@ -4,8 +4,8 @@ Chunks split the selection in voucher id order (within a lot or a type that is s
 order): :func:`set_boundaries` fixes the first id of each once, so a chunk is the same set of
 vouchers on every run. A chunk's vouchers are locked ``FOR UPDATE`` in id order; in the same
 statement each is judged against the moves the service computed from the life-cycle tables;
-the allowed ones change state and get a history row each, the refused ones are only counted
-and sampled.
+the allowed ones change state (and, for the edits, the columns the plan names) and get a
+history row each, the refused ones are only counted and sampled.
 """
 
 from __future__ import annotations
@@ -23,8 +23,19 @@ from scrip.db import rows
 _COLUMNS = (
     "id, issuer_id, action, selection, operator, reason, all_or_nothing, chunk_size, status,"
     " total_count, selected_count, done_count, refused_count, refused_sample, boundaries, error,"
-    " created_at, started_at, finished_at"
+    " created_at, started_at, finished_at, changes"
 )
+
+# The voucher columns an edit may set, with the SQL type of their parameter.
+CHANGEABLE: dict[str, str] = {
+    "valid_from": "timestamptz",
+    "valid_until": "timestamptz",
+    "face_value_minor": "bigint",
+    "extra_value_minor": "bigint",
+    "supported_products": "text[]",
+    "supported_product_groups": "text[]",
+    "allowed_store_ids": "bigint[]",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,16 @@ class BulkOperationRow:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The validity window activation gives the vouchers of one type."""
+
+    type_id: int
+    valid_from: datetime | None
+    valid_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +89,15 @@ class Plan:
     """What a chunk does to the vouchers it may move (decided by the domain)."""
 
     moves: Mapping[str, str]
-    valued: Sequence[str]
-    ends_value: bool
+    refused_sources: Mapping[str, str]  # classification:state -> refusal, whatever it holds
+    ends_value: bool  # refuse a voucher that holds value (has_balance)
+    keeps_value: bool  # the same for a change of value (carries_value)
     activates: bool
     history_type: str
     operator_code: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    changes: Mapping[str, Any] = field(default_factory=dict)  # column -> value (CHANGEABLE)
+    windows: Sequence[Window] = ()  # per type, for activation
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +248,12 @@ def _where(f: Filter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(parts), params
 
 
-def _judged(where: str, *, chunked: bool) -> str:
+def _new(plan: Plan, column: str) -> str:
+    """The value ``column`` gets: the change's parameter, or what the voucher has."""
+    return f"CAST(:c_{column} AS {CHANGEABLE[column]})" if column in plan.changes else f"p.{column}"
+
+
+def _judged(where: str, plan: Plan, *, chunked: bool) -> str:
     # A chunk reads its id range through the primary key: OFFSET 0 keeps the planner from
     # pushing the selection into it and scanning a whole fresh lot (stale statistics make the
     # lot index look selective) once per chunk.
@@ -234,10 +263,14 @@ def _judged(where: str, *, chunked: bool) -> str:
         else "vouchers v"
     )
     lock = " ORDER BY v.id FOR UPDATE OF v" if chunked else ""
+    inverted = "FALSE"
+    if {"valid_from", "valid_until"} & set(plan.changes):
+        inverted = f"{_new(plan, 'valid_from')} >= {_new(plan, 'valid_until')}"
     return f"""
     picked AS (
         SELECT v.id, v.code, v.serial_number, v.state, v.balance_minor, v.held_minor,
-               v.pending_receipt_id, t.classification || ':' || v.state AS source
+               v.pending_receipt_id, v.type_id, {", ".join(f"v.{c}" for c in CHANGEABLE)},
+               t.classification || ':' || v.state AS source
           FROM {source} JOIN voucher_types t ON t.id = v.type_id
          WHERE {where}{lock}
     ),
@@ -245,15 +278,28 @@ def _judged(where: str, *, chunked: bool) -> str:
         SELECT * FROM unnest(CAST(:sources AS text[]), CAST(:targets AS text[]))
             AS m(source, target)
     ),
+    refusing AS (
+        SELECT * FROM unnest(CAST(:refused_sources AS text[]), CAST(:refused_codes AS text[]))
+            AS r(source, code)
+    ),
+    windows AS (
+        SELECT * FROM unnest(CAST(:window_types AS bigint[]),
+                             CAST(:window_from AS timestamptz[]),
+                             CAST(:window_until AS timestamptz[])) AS w(type_id, wfrom, wuntil)
+    ),
     judged AS (
-        SELECT p.id, p.code, p.serial_number, p.state, p.balance_minor, m.target,
-               CASE WHEN p.source = ANY(CAST(:valued AS text[])) THEN 'activation_carries_value'
+        SELECT p.*, m.target, w.type_id AS window_type, w.wfrom, w.wuntil,
+               CASE WHEN r.code IS NOT NULL THEN r.code
                     WHEN m.target IS NULL THEN 'transition_not_allowed'
                     WHEN p.pending_receipt_id IS NOT NULL OR p.held_minor > 0
                          THEN 'held_elsewhere'
                     WHEN :ends_value AND p.balance_minor > 0 THEN 'has_balance'
+                    WHEN :keeps_value AND p.balance_minor > 0 THEN 'carries_value'
+                    WHEN {inverted} THEN 'window_inverted'
                END AS refusal
           FROM picked p LEFT JOIN moves m ON m.source = p.source
+               LEFT JOIN refusing r ON r.source = p.source
+               LEFT JOIN windows w ON w.type_id = p.type_id
     )"""
 
 
@@ -262,20 +308,33 @@ _SAMPLE = """
         SELECT code, serial_number, state, refusal AS reason FROM judged
          WHERE refusal IS NOT NULL ORDER BY id LIMIT :sample) s) AS sample"""
 
-_APPLY = """
+
+def _apply(plan: Plan) -> str:
+    sets = [f"{column} = CAST(:c_{column} AS {CHANGEABLE[column]})" for column in plan.changes]
+    if plan.windows:  # activation starts the window of types that run from it
+        sets += [
+            f"{column} = CASE WHEN j.window_type IS NULL THEN v.{column} ELSE j.{bound} END"
+            for column, bound in (("valid_from", "wfrom"), ("valid_until", "wuntil"))
+        ]
+    changed = "".join(f", {s}" for s in sets)
+    before = ", ".join(f"'{column}', j.{column}" for column in plan.changes)
+    return f"""
     moved AS (
         UPDATE vouchers v SET state = j.target,
                activated_at = CASE WHEN :activates THEN CAST(:now AS timestamptz)
-                                   ELSE v.activated_at END
+                                   ELSE v.activated_at END{changed}
           FROM judged j WHERE v.id = j.id AND j.refusal IS NULL
-        RETURNING v.id, j.state AS state_before, j.target AS state_after, v.balance_minor
+        RETURNING v.id, j.state AS state_before, j.target AS state_after, v.balance_minor,
+                  jsonb_build_object({before}) AS before
     ),
     history AS (
         INSERT INTO voucher_history (voucher_id, type, status, occurred_at, operator_code,
                                      balance_after_minor, state_before, state_after, details,
                                      recorded_at)
         SELECT id, :history_type, 'recorded', :now, :operator, balance_minor, state_before,
-               state_after, CAST(:details AS jsonb), clock_timestamp() FROM moved
+               state_after, CAST(:details AS jsonb) || CASE WHEN before = '{{}}'::jsonb
+                   THEN '{{}}'::jsonb ELSE jsonb_build_object('before', before) END,
+               clock_timestamp() FROM moved
     )"""
 
 
@@ -283,8 +342,14 @@ def _params(plan: Plan) -> dict[str, Any]:
     return {
         "sources": list(plan.moves),
         "targets": list(plan.moves.values()),
-        "valued": list(plan.valued),
+        "refused_sources": list(plan.refused_sources),
+        "refused_codes": list(plan.refused_sources.values()),
         "ends_value": plan.ends_value,
+        "keeps_value": plan.keeps_value,
+        "window_types": [w.type_id for w in plan.windows],
+        "window_from": [w.valid_from for w in plan.windows],
+        "window_until": [w.valid_until for w in plan.windows],
+        **{f"c_{column}": value for column, value in plan.changes.items()},
     }
 
 
@@ -302,7 +367,7 @@ def apply_chunk(
     it selected and did."""
     where, params = _where(f)
     statement = (
-        f"WITH {_judged(where, chunked=True)},{_APPLY}"
+        f"WITH {_judged(where, plan, chunked=True)},{_apply(plan)}"
         " SELECT (SELECT count(*) FROM picked) AS selected,"
         f" (SELECT count(*) FROM moved) AS done, {_SAMPLE}"
     )
@@ -332,13 +397,40 @@ def count_refusals(conn: Connection, f: Filter, plan: Plan, *, sample: int) -> C
     """The whole selection judged without changing anything (``done`` = would be moved)."""
     where, params = _where(f)
     statement = (
-        f"WITH {_judged(where, chunked=False)}"
+        f"WITH {_judged(where, plan, chunked=False)}"
         " SELECT count(*) AS selected, count(*) FILTER (WHERE refusal IS NULL) AS done,"
         f" {_SAMPLE} FROM judged"
     )
     values = {**params, **_params(plan), "sample": sample}
     row = conn.execute(text(statement), values).one()
     return ChunkResult(int(row.selected), int(row.done), list(row.sample))
+
+
+def issuer_timezone(conn: Connection, issuer_id: int) -> str:
+    found = conn.execute(text("SELECT timezone FROM issuers WHERE id = :i"), {"i": issuer_id})
+    return str(found.scalar_one())
+
+
+def store_ids(conn: Connection, issuer_id: int, codes: Sequence[str]) -> dict[str, int]:
+    """``store code -> id`` for those of ``codes`` the issuer has."""
+    found = conn.execute(
+        text("SELECT code, id FROM stores WHERE issuer_id = :i AND code = ANY(:codes)"),
+        {"i": issuer_id, "codes": list(codes)},
+    )
+    return {str(code): int(store_id) for code, store_id in found}
+
+
+def activation_rules(conn: Connection, issuer_id: int) -> list[dict[str, Any]]:
+    """The validity rule of each of the issuer's types whose window runs from activation."""
+    found = conn.execute(
+        text(
+            "SELECT id, validity_basis, validity_days, valid_from_on, valid_until_on"
+            " FROM voucher_types WHERE issuer_id = :i AND validity_basis = 'from_activation'"
+            " AND validity_days IS NOT NULL"
+        ),
+        {"i": issuer_id},
+    ).mappings()
+    return [dict(row) for row in found]
 
 
 def set_boundaries(conn: Connection, operation_id: int, f: Filter, chunk_size: int) -> list[int]:

@@ -425,3 +425,11 @@ idempotency_keys = Table(
     Column("reversed_at", DateTime(timezone=True), nullable=True),
     _created_at(),
 )
+
+# --- issue 4: bulk edits and complete voucher types (migration 0005) --------------------------
+
+# What a bulk edit (change_validity, modify) sets, checked and normalised when the operation is
+# made, so a resumed run applies exactly the same values: column -> value.
+bulk_operations.append_column(
+    Column("changes", JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+)

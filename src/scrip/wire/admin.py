@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +38,25 @@ class LotOut(BaseModel):
     finished_at: datetime | None
 
 
+class BulkChangesIn(BaseModel):
+    """What an edit sets; a field left out stays as it is, ``null`` clears it (no restriction,
+    or an unbounded window). ``change_validity`` takes the validity fields, ``modify`` the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    valid_from: datetime | None = Field(default=None, description="an instant with its offset")
+    valid_until: datetime | None = Field(default=None, description="the first instant not valid")
+    valid_from_on: date | None = Field(default=None, description="from the issuer's local day")
+    valid_until_on: date | None = Field(default=None, description="to the end of that local day")
+    face_value_minor: int | None = Field(default=None, gt=0)
+    extra_value_minor: int | None = Field(default=None, ge=0)
+    supported_products: list[str] | None = Field(default=None, max_length=10_000)
+    supported_product_groups: list[str] | None = Field(default=None, max_length=10_000)
+    allowed_stores: list[str] | None = Field(
+        default=None, max_length=10_000, description="store codes (business units)"
+    )
+
+
 class BulkOperationIn(BaseModel):
     """A bulk operation over a selection: every given part of it must match (S9)."""
 
@@ -45,7 +64,8 @@ class BulkOperationIn(BaseModel):
 
     issuer: str = Field(min_length=1, max_length=32, description="issuer code")
     action: str = Field(
-        description="accept, reject, activate, hand_over, block, unblock, cancel or purge"
+        description="accept, reject, activate, hand_over, block, unblock, cancel, purge,"
+        " change_validity or modify"
     )
     lot_id: int | None = Field(default=None, gt=0)
     type_code: str | None = Field(default=None, min_length=1, max_length=32)
@@ -56,6 +76,7 @@ class BulkOperationIn(BaseModel):
     operator: str = Field(default="admin-api", min_length=1, max_length=32)
     reason: str | None = Field(default=None, max_length=500, description="required to cancel")
     all_or_nothing: bool = False
+    changes: BulkChangesIn | None = Field(default=None, description="for change_validity, modify")
 
 
 class RefusedVoucherOut(BaseModel):
@@ -72,6 +93,7 @@ class BulkOperationOut(BaseModel):
     operator: str
     reason: str | None
     all_or_nothing: bool
+    changes: dict[str, object] = Field(description="what an edit sets, as stored (store ids)")
     status: str = Field(description="queued, running, done or failed")
     total_count: int = Field(description="vouchers the selection held when it was made")
     selected_count: int = Field(description="vouchers looked at so far")
