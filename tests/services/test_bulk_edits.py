@@ -165,7 +165,7 @@ def test_validity_by_local_days_and_windows_that_would_invert(conn: Connection) 
         ("modify", {"face_value_minor": 10.5}, "invalid_money"),
         ("modify", {"extra_value_minor": -1}, "invalid_money"),
         ("modify", {"state": "active"}, "invalid_changes"),
-        ("modify", {"supported_products": "SKU-1"}, "invalid_changes"),
+        ("modify", {"supported_products": "SKU-1"}, "invalid_restriction"),
         ("modify", {"allowed_stores": ["NOPE"]}, "store_not_found"),
     ],
 )

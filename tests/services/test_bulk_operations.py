@@ -44,6 +44,9 @@ def _evoucher_type(conn: Connection, w: builders.World) -> None:
         name="E-voucher",
         classification="electronic_voucher",
         value_mode="variable",
+        e_voucher_use="shareable",
+        validity_basis="from_issue",
+        validity_days=365,
     )
 
 

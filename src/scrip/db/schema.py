@@ -433,3 +433,6 @@ idempotency_keys = Table(
 bulk_operations.append_column(
     Column("changes", JSONB, nullable=False, server_default=text("'{}'::jsonb"))
 )
+
+# A refund voucher type names the refund method whose refunds create its vouchers (S10).
+voucher_types.append_column(Column("refund_method", String(32), nullable=True))

@@ -35,6 +35,7 @@ from typing import Any
 from scrip.domain import validity
 from scrip.domain.errors import InvalidInput
 from scrip.domain.lifecycle import TRANSITIONS, Action, Classification, State, states_of
+from scrip.domain.voucher_types import RESTRICTION_COLUMNS, restriction
 
 
 class Edit(StrEnum):
@@ -123,7 +124,6 @@ EDITABLE_STATES: Mapping[Edit, frozenset[State]] = MappingProxyType(
 )
 VALUE_COLUMNS = frozenset({"face_value_minor", "extra_value_minor"})
 VALIDITY_COLUMNS = frozenset({"valid_from", "valid_until"})
-RESTRICTION_COLUMNS = ("supported_products", "supported_product_groups", "allowed_store_ids")
 SAMPLE_SIZE = 10
 
 
@@ -261,25 +261,12 @@ def _modifications(given: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidInput("the extra value must not be negative", code="invalid_money")
     for column in RESTRICTION_COLUMNS:
         if column in found and found[column] is not None:
-            found[column] = _restriction(found[column], column)
+            found[column] = restriction(found[column], column)
     return found
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _restriction(values: Any, column: str) -> list[Any]:
-    kind = int if column == "allowed_store_ids" else str
-    if not isinstance(values, (list, tuple)) or not all(
-        isinstance(v, kind) and not isinstance(v, bool) and v != "" for v in values
-    ):
-        raise InvalidInput(
-            f"{column} is a list of {kind.__name__} values, or null for no restriction",
-            code="invalid_changes",
-            field=column,
-        )
-    return sorted(set(values))
 
 
 @dataclass(frozen=True, slots=True)
