@@ -268,3 +268,25 @@ def test_bulk_run_activates_a_lot_and_reports_refusals(cli: Cli, cli_engine: Eng
     assert "done — 40 selected, 40 done, 0 refused" in edited.output
     ends = "SELECT count(*) FROM vouchers WHERE lot_id = :l AND valid_until > '2031-03-31'"
     assert _count(cli_engine, ends, l=int(lot)) == 40
+
+
+def test_type_create_and_list(cli: Cli, cli_engine: Engine) -> None:
+    made = cli(
+        "type", "create", "--code", "RF", "--name", "Refund voucher",
+        "--classification", "refund_voucher", "--value-mode", "variable",
+        "--refund-method", "cash", "--validity-basis", "from_issue", "--validity-days", "90",
+        "--stores", "S001",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert "voucher type RF (refund_voucher) defined" in made.output
+    listed = cli("type", "list")
+    assert listed.exit_code == 0 and "refund_voucher" in listed.output and "GC" in listed.output
+    refused = cli(
+        "type", "create", "--code", "BAD", "--name", "Bad", "--classification",
+        "gift_certificate", "--value-mode", "variable",
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "certificate_fixed_denomination" in refused.output
+    stores = (
+        "SELECT count(*) FROM voucher_types WHERE code = 'RF' AND allowed_store_ids IS NOT NULL"
+    )
+    assert _count(cli_engine, stores) == 1

@@ -411,15 +411,6 @@ def issuer_timezone(conn: Connection, issuer_id: int) -> str:
     return str(found.scalar_one())
 
 
-def store_ids(conn: Connection, issuer_id: int, codes: Sequence[str]) -> dict[str, int]:
-    """``store code -> id`` for those of ``codes`` the issuer has."""
-    found = conn.execute(
-        text("SELECT code, id FROM stores WHERE issuer_id = :i AND code = ANY(:codes)"),
-        {"i": issuer_id, "codes": list(codes)},
-    )
-    return {str(code): int(store_id) for code, store_id in found}
-
-
 def activation_rules(conn: Connection, issuer_id: int) -> list[dict[str, Any]]:
     """The validity rule of each of the issuer's types whose window runs from activation."""
     found = conn.execute(

@@ -40,6 +40,7 @@ from scrip.domain import bulk, validity
 from scrip.domain.codes import normalize
 from scrip.domain.errors import InvalidInput, NotFound, ScripError
 from scrip.domain.lifecycle import Action
+from scrip.services import voucher_types
 from scrip.services.activation import rule_from
 
 CHUNK = 50_000
@@ -90,7 +91,7 @@ def create_operation(
     bulk.check_reason(chosen, reason)
     columns = bulk.changes_of(
         chosen,
-        _store_codes_to_ids(conn, issuer_id, dict(changes or {})),
+        voucher_types.store_codes_to_ids(conn, issuer_id, dict(changes or {})),
         tz=bulk_db.issuer_timezone(conn, issuer_id),
     )
     if not 0 < len(operator) <= 32:
@@ -115,23 +116,6 @@ def create_operation(
         "changes": json.dumps(columns),
     }
     return bulk_db.insert_operation(conn, values)
-
-
-def _store_codes_to_ids(
-    conn: Connection, issuer_id: int, changes: dict[str, Any]
-) -> dict[str, Any]:
-    if "allowed_stores" not in changes:
-        return changes
-    codes = changes.pop("allowed_stores")
-    if codes is None:
-        return {**changes, "allowed_store_ids": None}
-    if not isinstance(codes, (list, tuple)) or not all(isinstance(c, str) for c in codes):
-        raise InvalidInput("allowed_stores is a list of store codes", code="invalid_changes")
-    found = bulk_db.store_ids(conn, issuer_id, codes)
-    missing = sorted(set(codes) - set(found))
-    if missing:
-        raise NotFound("no store with this code", code="store_not_found", stores=missing)
-    return {**changes, "allowed_store_ids": [found[code] for code in codes]}
 
 
 def _filter(conn: Connection, op: BulkOperationRow) -> Filter:
