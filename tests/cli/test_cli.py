@@ -290,3 +290,33 @@ def test_type_create_and_list(cli: Cli, cli_engine: Engine) -> None:
         "SELECT count(*) FROM voucher_types WHERE code = 'RF' AND allowed_store_ids IS NOT NULL"
     )
     assert _count(cli_engine, stores) == 1
+
+
+def test_secret_show_is_audited(cli: Cli, cli_engine: Engine) -> None:
+    with cli_engine.begin() as conn:
+        conn.execute(text("UPDATE voucher_types SET pin_length = 4 WHERE code = 'GC'"))
+    made = cli("lot", "generate", "--type", "GC", "--count", "2")
+    assert made.exit_code == 0, made.output
+    code = _a_sealed_code(cli_engine)
+    shown = cli("secret", "show", code, "--reason", "customer call 4711", "--user", "bob")
+    assert shown.exit_code == 0, shown.output
+    assert re.search(rf"{code}: \d{{4}}\b", shown.output)
+    refused = cli("secret", "show", code, "--user", "bob")
+    assert refused.exit_code == 2 and "reason_required" in refused.output
+    audited = (
+        "SELECT count(*) FROM voucher_history h JOIN vouchers v ON v.id = h.voucher_id"
+        " WHERE v.code = :c AND h.type LIKE 'secret.%' AND h.operator_code = 'bob'"
+    )
+    assert _count(cli_engine, audited, c=code) == 2
+
+
+def _a_sealed_code(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text(
+                    "SELECT code FROM vouchers WHERE secret_sealed IS NOT NULL"
+                    " ORDER BY id DESC LIMIT 1"
+                )
+            ).scalar_one()
+        )

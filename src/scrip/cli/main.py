@@ -34,6 +34,7 @@ app.add_typer(register_app, name="register")
 app.add_typer(voucher_app, name="voucher")
 app.add_typer(lot_app, name="lot")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(secrets_app, name="secret", help="The secret-number vault (same as secrets).")
 app.add_typer(bulk_app, name="bulk")
 app.add_typer(type_app, name="type")
 # soft_wrap: keys, DSNs and the curl hint must stay on one line to be copied, whatever the

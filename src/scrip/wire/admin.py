@@ -208,7 +208,9 @@ class SecretRetrievalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     issuer: str = Field(min_length=1, max_length=32, description="issuer code")
-    reason: str = Field(min_length=1, max_length=500, description="why it is needed (audited)")
+    reason: str = Field(
+        default="", max_length=500, description="why it is needed (required; audited)"
+    )
     user: str = Field(default="admin-api", min_length=1, max_length=64)
 
 
