@@ -155,6 +155,7 @@ def redeem(code: str, body: wire.RedeemIn, m: MutationDep) -> JSONResponse:
             pin=body.pin,
             receipt=_receipt(body.receipt),
             now=now,
+            keyring=m.keyring,
         ),
     )
 
@@ -219,6 +220,7 @@ def transfer(code: str, body: wire.TransferIn, m: MutationDep) -> JSONResponse:
             pin=body.pin,
             receipt=_receipt(body.receipt),
             now=now,
+            keyring=m.keyring,
         ),
     )
 
