@@ -29,7 +29,7 @@ from scrip.domain.errors import InsufficientBalance, InvalidInput, NotFound, Tra
 from scrip.domain.lifecycle import Action, Classification, State, next_state
 from scrip.domain.money import Money
 from scrip.services import movements
-from scrip.services.activation import activate
+from scrip.services.activation import activate, check_sellable
 from scrip.services.till import (
     Context,
     ReceiptInput,
@@ -113,6 +113,7 @@ def sell(
         check_not_pending_elsewhere(voucher, ctx)
         classification = Classification(voucher.classification)
         next_state(classification, State(voucher.state), Action.activate)
+        check_sellable(voucher, now=now)
         check_receipt_minimum(voucher.min_activation_receipt_minor, ctx, what="activation")
         value = _sale_value(voucher, item)
         legs = _sale_legs(voucher, value)
