@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, text
 
 from scrip.domain import bulk
 from scrip.domain.errors import InvalidInput, NotFound
-from scrip.services import bulk_operations, catalog, pos
+from scrip.services import bulk_operations, pos
 from scrip.services.till import ReceiptInput
 from tests import builders
 from tests.services.test_bulk_operations import _create, _run_in, printed_lot  # noqa: F401
@@ -194,16 +194,7 @@ def test_edit_requests_are_checked(
 
 def test_bulk_activation_starts_the_window_as_the_till_does(conn: Connection) -> None:
     w = builders.world(conn)
-    catalog.create_voucher_type(
-        conn,
-        issuer_id=w.issuer_id,
-        code="card30",
-        name="Card, 30 days from activation",
-        classification="gift_card",
-        value_mode="variable",
-        validity_basis="from_activation",
-        validity_days=30,
-    )
+    builders.card_from_activation(conn, w, days=30)
     bulked, tilled = builders.vouchers(conn, w, "card30", count=2, state="prepared")
     [other] = builders.vouchers(conn, w, "card")  # no window: stays unbounded
     op_id = bulk_operations.create_operation(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from scrip.domain.errors import VoucherExpired
-from scrip.services import catalog, pos, receipts
+from scrip.services import pos, receipts
 from scrip.services.till import ReceiptInput
 from tests import builders
 
@@ -66,16 +66,7 @@ def test_a_voucher_past_its_fixed_window_is_not_sold(conn: Connection, receipt_o
 
 def test_a_window_from_activation_starts_afresh(conn: Connection) -> None:
     w = builders.world(conn)
-    catalog.create_voucher_type(
-        conn,
-        issuer_id=w.issuer_id,
-        code="card30",
-        name="30 days",
-        classification="gift_card",
-        value_mode="variable",
-        validity_basis="from_activation",
-        validity_days=30,
-    )
+    builders.card_from_activation(conn, w, days=30)
     [code] = builders.vouchers(conn, w, "card30", state="prepared")
     _end_window(conn, code, days_ago=3)  # e.g. left by a lot: activation replaces it
     _sell(conn, w, code, 2_000)

@@ -256,21 +256,34 @@ def _new(plan: Plan, column: str) -> str:
 def _judged(where: str, plan: Plan, *, chunked: bool) -> str:
     # A chunk reads its id range through the primary key: OFFSET 0 keeps the planner from
     # pushing the selection into it and scanning a whole fresh lot (stale statistics make the
-    # lot index look selective) once per chunk.
+    # lot index look selective) once per chunk. Only what the plan needs is read and joined:
+    # the columns an edit changes (for the history's "before"), the windows activation sets.
     source = (
         "(SELECT * FROM vouchers WHERE id >= :first AND id < :next OFFSET 0) v"
         if chunked
         else "vouchers v"
     )
     lock = " ORDER BY v.id FOR UPDATE OF v" if chunked else ""
+    read = set(plan.changes)
     inverted = "FALSE"
-    if {"valid_from", "valid_until"} & set(plan.changes):
+    if {"valid_from", "valid_until"} & read:
+        read |= {"valid_from", "valid_until"}
         inverted = f"{_new(plan, 'valid_from')} >= {_new(plan, 'valid_until')}"
+    extra = "".join(f", v.{column}" for column in CHANGEABLE if column in read)
+    windows, window_join = "", ""
+    if plan.windows:
+        windows = """
+    windows AS (
+        SELECT * FROM unnest(CAST(:window_types AS bigint[]),
+                             CAST(:window_from AS timestamptz[]),
+                             CAST(:window_until AS timestamptz[])) AS w(type_id, wfrom, wuntil)
+    ),"""
+        extra += ", v.type_id"
+        window_join = ", w.type_id AS window_type, w.wfrom, w.wuntil"
     return f"""
     picked AS (
         SELECT v.id, v.code, v.serial_number, v.state, v.balance_minor, v.held_minor,
-               v.pending_receipt_id, v.type_id, {", ".join(f"v.{c}" for c in CHANGEABLE)},
-               t.classification || ':' || v.state AS source
+               v.pending_receipt_id{extra}, t.classification || ':' || v.state AS source
           FROM {source} JOIN voucher_types t ON t.id = v.type_id
          WHERE {where}{lock}
     ),
@@ -281,14 +294,9 @@ def _judged(where: str, plan: Plan, *, chunked: bool) -> str:
     refusing AS (
         SELECT * FROM unnest(CAST(:refused_sources AS text[]), CAST(:refused_codes AS text[]))
             AS r(source, code)
-    ),
-    windows AS (
-        SELECT * FROM unnest(CAST(:window_types AS bigint[]),
-                             CAST(:window_from AS timestamptz[]),
-                             CAST(:window_until AS timestamptz[])) AS w(type_id, wfrom, wuntil)
-    ),
+    ),{windows}
     judged AS (
-        SELECT p.*, m.target, w.type_id AS window_type, w.wfrom, w.wuntil,
+        SELECT p.*, m.target{window_join},
                CASE WHEN r.code IS NOT NULL THEN r.code
                     WHEN m.target IS NULL THEN 'transition_not_allowed'
                     WHEN p.pending_receipt_id IS NOT NULL OR p.held_minor > 0
@@ -298,8 +306,9 @@ def _judged(where: str, plan: Plan, *, chunked: bool) -> str:
                     WHEN {inverted} THEN 'window_inverted'
                END AS refusal
           FROM picked p LEFT JOIN moves m ON m.source = p.source
-               LEFT JOIN refusing r ON r.source = p.source
-               LEFT JOIN windows w ON w.type_id = p.type_id
+               LEFT JOIN refusing r ON r.source = p.source{
+        " LEFT JOIN windows w ON w.type_id = p.type_id" if plan.windows else ""
+    }
     )"""
 
 
@@ -318,6 +327,9 @@ def _apply(plan: Plan) -> str:
         ]
     changed = "".join(f", {s}" for s in sets)
     before = ", ".join(f"'{column}', j.{column}" for column in plan.changes)
+    details = "CAST(:details AS jsonb)"
+    if plan.changes:  # each voucher's old values beside the operation's new ones
+        details += f" || jsonb_build_object('before', jsonb_build_object({before}))"
     return f"""
     moved AS (
         UPDATE vouchers v SET state = j.target,
@@ -325,16 +337,14 @@ def _apply(plan: Plan) -> str:
                                    ELSE v.activated_at END{changed}
           FROM judged j WHERE v.id = j.id AND j.refusal IS NULL
         RETURNING v.id, j.state AS state_before, j.target AS state_after, v.balance_minor,
-                  jsonb_build_object({before}) AS before
+                  {details} AS details
     ),
     history AS (
         INSERT INTO voucher_history (voucher_id, type, status, occurred_at, operator_code,
                                      balance_after_minor, state_before, state_after, details,
                                      recorded_at)
         SELECT id, :history_type, 'recorded', :now, :operator, balance_minor, state_before,
-               state_after, CAST(:details AS jsonb) || CASE WHEN before = '{{}}'::jsonb
-                   THEN '{{}}'::jsonb ELSE jsonb_build_object('before', before) END,
-               clock_timestamp() FROM moved
+               state_after, details, clock_timestamp() FROM moved
     )"""
 
 

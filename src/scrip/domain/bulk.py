@@ -96,30 +96,13 @@ REASON_REQUIRED = frozenset({Action.cancel})
 # classifications. A validity change reaches every state in which the voucher can still be
 # used or expire; after expiry (breakage booked), redemption in full, cancellation or a refund
 # the window no longer matters and changing it could revive spent or booked value.
+_MADE_NOT_SOLD = frozenset(
+    {State.draft, State.accepted, State.prepared, State.generated, State.handed_over}
+)
 EDITABLE_STATES: Mapping[Edit, frozenset[State]] = MappingProxyType(
     {
-        Edit.modify: frozenset(
-            {
-                State.draft,
-                State.accepted,
-                State.prepared,
-                State.generated,
-                State.handed_over,
-                State.active,
-            }
-        ),
-        Edit.change_validity: frozenset(
-            {
-                State.draft,
-                State.accepted,
-                State.prepared,
-                State.generated,
-                State.handed_over,
-                State.active,
-                State.blocked,
-                State.depleted,
-            }
-        ),
+        Edit.modify: _MADE_NOT_SOLD | {State.active},
+        Edit.change_validity: _MADE_NOT_SOLD | {State.active, State.blocked, State.depleted},
     }
 )
 VALUE_COLUMNS = frozenset({"face_value_minor", "extra_value_minor"})
