@@ -106,7 +106,6 @@ EDITABLE_STATES: Mapping[Edit, frozenset[State]] = MappingProxyType(
     }
 )
 VALUE_COLUMNS = frozenset({"face_value_minor", "extra_value_minor"})
-VALIDITY_COLUMNS = frozenset({"valid_from", "valid_until"})
 SAMPLE_SIZE = 10
 
 
