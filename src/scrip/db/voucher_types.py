@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -69,3 +70,21 @@ def store_ids(conn: Connection, issuer_id: int, codes: Sequence[str]) -> dict[st
         {"i": issuer_id, "codes": list(codes)},
     )
     return {str(code): int(store_id) for code, store_id in found}
+
+
+def issuer_timezone(conn: Connection, issuer_id: int) -> str:
+    found = conn.execute(text("SELECT timezone FROM issuers WHERE id = :i"), {"i": issuer_id})
+    return str(found.scalar_one())
+
+
+def activation_rules(conn: Connection, issuer_id: int) -> list[dict[str, Any]]:
+    """The validity rule of each of the issuer's types whose window runs from activation."""
+    found = conn.execute(
+        text(
+            "SELECT id, validity_basis, validity_days, valid_from_on, valid_until_on"
+            " FROM voucher_types WHERE issuer_id = :i AND validity_basis = 'from_activation'"
+            " AND validity_days IS NOT NULL"
+        ),
+        {"i": issuer_id},
+    ).mappings()
+    return [dict(row) for row in found]

@@ -34,8 +34,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from scrip.db import bulk_operations as bulk_db
+from scrip.db import bulk_statement
 from scrip.db import lots as lots_db
-from scrip.db.bulk_operations import BulkOperationRow, ChunkResult, Filter, Plan, Window
+from scrip.db import voucher_types as types_db
+from scrip.db.bulk_operations import BulkOperationRow
+from scrip.db.bulk_statement import ChunkResult, Filter, Plan, Window
 from scrip.domain import bulk, validity
 from scrip.domain.codes import normalize
 from scrip.domain.errors import InvalidInput, NotFound, ScripError
@@ -92,7 +95,7 @@ def create_operation(
     columns = bulk.changes_of(
         chosen,
         voucher_types.store_codes_to_ids(conn, issuer_id, dict(changes or {})),
-        tz=bulk_db.issuer_timezone(conn, issuer_id),
+        tz=types_db.issuer_timezone(conn, issuer_id),
     )
     if not 0 < len(operator) <= 32:
         raise InvalidInput("the operator is 1 to 32 characters", code="invalid_operator")
@@ -111,7 +114,7 @@ def create_operation(
         "reason": reason,
         "all_or_nothing": all_or_nothing,
         "chunk_size": chunk_size,
-        "total_count": bulk_db.count_selection(conn, _filter_of(conn, issuer_id, stored)),
+        "total_count": bulk_statement.count_selection(conn, _filter_of(conn, issuer_id, stored)),
         "created_at": now,
         "changes": json.dumps(columns),
     }
@@ -158,9 +161,9 @@ def _plan(conn: Connection, op: BulkOperationRow, now: datetime) -> Plan:
 
 def _activation_windows(conn: Connection, issuer_id: int, now: datetime) -> list[Window]:
     """The window a till activation at ``now`` would give, for each type that needs one."""
-    tz = bulk_db.issuer_timezone(conn, issuer_id)
+    tz = types_db.issuer_timezone(conn, issuer_id)
     windows = []
-    for row in bulk_db.activation_rules(conn, issuer_id):
+    for row in types_db.activation_rules(conn, issuer_id):
         rule = rule_from(
             row["validity_basis"],
             days=row["validity_days"],
@@ -178,7 +181,7 @@ def pending_chunks(conn: Connection, *, operation_id: int) -> list[int]:
     op = _lock(conn, operation_id)
     boundaries = op.boundaries
     if boundaries is None:
-        boundaries = bulk_db.set_boundaries(conn, op.id, _filter(conn, op), op.chunk_size)
+        boundaries = bulk_statement.set_boundaries(conn, op.id, _filter(conn, op), op.chunk_size)
     return [i for i in range(len(boundaries)) if not bulk_db.chunk_done(conn, op.id, i)]
 
 
@@ -200,7 +203,7 @@ def run_chunk(
     # The history rows reference vouchers the same statement just updated, so their per-row
     # foreign-key checks are skipped where the role may (as for lots).
     unchecked = lots_db.skip_row_checks(conn)
-    result = bulk_db.apply_chunk(
+    result = bulk_statement.apply_chunk(
         conn,
         _filter(conn, op),
         _plan(conn, op, now),
@@ -226,7 +229,9 @@ def _run_whole(
         op = _lock(conn, operation_id)
         bulk_db.reset_progress(conn, operation_id)
         plan = _plan(conn, op, clock())
-        judged = bulk_db.count_refusals(conn, _filter(conn, op), plan, sample=bulk.SAMPLE_SIZE)
+        judged = bulk_statement.count_refusals(
+            conn, _filter(conn, op), plan, sample=bulk.SAMPLE_SIZE
+        )
         if judged.refused:
             raise _Refused(judged)
         for chunk in pending_chunks(conn, operation_id=operation_id):
