@@ -121,3 +121,19 @@ def vouchers(
         now=now(),
         pin=pin,
     )
+
+
+def card_from_activation(conn: Connection, w: World, *, days: int = 30) -> str:
+    """A gift card type whose validity runs ``days`` from activation; returns its code."""
+    code = f"card{days}"
+    w.types[code] = catalog.create_voucher_type(
+        conn,
+        issuer_id=w.issuer_id,
+        code=code,
+        name=f"Card, {days} days from activation",
+        classification="gift_card",
+        value_mode="variable",
+        validity_basis="from_activation",
+        validity_days=days,
+    )
+    return code

@@ -96,3 +96,41 @@ def test_bulk_operation_requests_are_checked(
     missing = admin.get("/v1/admin/bulk-operations/999999999", headers=headers)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "bulk_operation_not_found"
+
+
+def test_bulk_edits_through_the_admin_api(admin: TestClient, engine: Engine, shop: World) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    issuer = _issuer_code(engine, shop)
+    lot = admin.post(
+        "/v1/admin/lots",
+        json={"issuer": issuer, "type_code": "card", "count": 5, "state": "prepared"},
+        headers=headers,
+    ).json()
+    body = {
+        "issuer": issuer,
+        "action": "modify",
+        "lot_id": lot["id"],
+        "changes": {"allowed_stores": ["S1"], "supported_products": None},
+    }
+    created = admin.post("/v1/admin/bulk-operations", json=body, headers=headers)
+    assert created.status_code == 202, created.text
+    assert created.json()["changes"] == {
+        "allowed_store_ids": [shop.store_id],
+        "supported_products": None,
+    }
+    shown = admin.get(f"/v1/admin/bulk-operations/{created.json()['id']}", headers=headers)
+    assert (shown.json()["status"], shown.json()["done_count"]) == ("done", 5)
+    with engine.connect() as conn:
+        stores = conn.execute(
+            text("SELECT DISTINCT allowed_store_ids FROM vouchers WHERE lot_id = :l"),
+            {"l": lot["id"]},
+        ).scalars()
+        assert list(stores) == [[shop.store_id]]
+    naive = {
+        **body,
+        "action": "change_validity",
+        "changes": {"valid_until_on": "2031-12-31", "face_value_minor": 100},
+    }
+    refused = admin.post("/v1/admin/bulk-operations", json=naive, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "invalid_changes"

@@ -261,3 +261,62 @@ def test_bulk_run_activates_a_lot_and_reports_refusals(cli: Cli, cli_engine: Eng
     assert no_reason.exit_code == 2 and "reason_required" in no_reason.output
     active = "SELECT count(*) FROM vouchers WHERE lot_id = :l AND state = 'active'"
     assert _count(cli_engine, active, l=int(lot)) == 40
+    edited = cli(
+        "bulk", "run", "--action", "change_validity", "--lot", lot, "--valid-until-on", "2031-03-31"
+    )
+    assert edited.exit_code == 0, edited.output
+    assert "done — 40 selected, 40 done, 0 refused" in edited.output
+    ends = "SELECT count(*) FROM vouchers WHERE lot_id = :l AND valid_until > '2031-03-31'"
+    assert _count(cli_engine, ends, l=int(lot)) == 40
+
+
+def test_type_create_and_list(cli: Cli, cli_engine: Engine) -> None:
+    made = cli(
+        "type", "create", "--code", "RF", "--name", "Refund voucher",
+        "--classification", "refund_voucher", "--value-mode", "variable",
+        "--refund-method", "cash", "--validity-basis", "from_issue", "--validity-days", "90",
+        "--stores", "S001",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert "voucher type RF (refund_voucher) defined" in made.output
+    listed = cli("type", "list")
+    assert listed.exit_code == 0 and "refund_voucher" in listed.output and "GC" in listed.output
+    refused = cli(
+        "type", "create", "--code", "BAD", "--name", "Bad", "--classification",
+        "gift_certificate", "--value-mode", "variable",
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "certificate_fixed_denomination" in refused.output
+    stores = (
+        "SELECT count(*) FROM voucher_types WHERE code = 'RF' AND allowed_store_ids IS NOT NULL"
+    )
+    assert _count(cli_engine, stores) == 1
+
+
+def test_secret_show_is_audited(cli: Cli, cli_engine: Engine) -> None:
+    with cli_engine.begin() as conn:
+        conn.execute(text("UPDATE voucher_types SET pin_length = 4 WHERE code = 'GC'"))
+    made = cli("lot", "generate", "--type", "GC", "--count", "2")
+    assert made.exit_code == 0, made.output
+    code = _a_sealed_code(cli_engine)
+    shown = cli("secret", "show", code, "--reason", "customer call 4711", "--user", "bob")
+    assert shown.exit_code == 0, shown.output
+    assert re.search(rf"{code}: \d{{4}}\b", shown.output)
+    refused = cli("secret", "show", code, "--user", "bob")
+    assert refused.exit_code == 2 and "reason_required" in refused.output
+    audited = (
+        "SELECT count(*) FROM voucher_history h JOIN vouchers v ON v.id = h.voucher_id"
+        " WHERE v.code = :c AND h.type LIKE 'secret.%' AND h.operator_code = 'bob'"
+    )
+    assert _count(cli_engine, audited, c=code) == 2
+
+
+def _a_sealed_code(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text(
+                    "SELECT code FROM vouchers WHERE secret_sealed IS NOT NULL"
+                    " ORDER BY id DESC LIMIT 1"
+                )
+            ).scalar_one()
+        )

@@ -127,6 +127,7 @@ def _bulk_out(op: BulkOperationRow) -> BulkOperationOut:
         operator=op.operator,
         reason=op.reason,
         all_or_nothing=op.all_or_nothing,
+        changes=op.changes,
         status=op.status,
         total_count=op.total_count,
         selected_count=op.selected_count,
@@ -167,6 +168,9 @@ def create_bulk_operation(
             operator=body.operator,
             reason=body.reason,
             all_or_nothing=body.all_or_nothing,
+            changes=body.changes.model_dump(exclude_unset=True, mode="json")
+            if body.changes
+            else None,
             now=_now(),
         )
         op = bulk_operations.get_operation(conn, operation_id)

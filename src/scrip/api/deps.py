@@ -127,12 +127,14 @@ class Mutation:
     till: RegisterContext
     key: str
     route: str
+    keyring: crypto.Keyring | None = None  # the vault, for lot vouchers' secret numbers
 
 
 async def mutation(
     request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
 ) -> Mutation:
-    return Mutation(engine, till, key, f"{request.method} {request.url.path}")
+    keyring = getattr(request.app.state, "keyring", None)
+    return Mutation(engine, till, key, f"{request.method} {request.url.path}", keyring)
 
 
 MutationDep = Annotated[Mutation, Depends(mutation)]

@@ -161,6 +161,7 @@ def redeem(code: str, body: wire.RedeemIn, m: MutationDep) -> JSONResponse:
             pin=body.pin,
             receipt=_receipt(body.receipt),
             now=now,
+            keyring=m.keyring,
         ),
     )
 
@@ -225,6 +226,7 @@ def transfer(code: str, body: wire.TransferIn, m: MutationDep) -> JSONResponse:
             pin=body.pin,
             receipt=_receipt(body.receipt),
             now=now,
+            keyring=m.keyring,
         ),
     )
 

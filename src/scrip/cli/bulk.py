@@ -4,6 +4,7 @@ codes, with a progress bar."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import typer
 from sqlalchemy import Engine
@@ -61,13 +62,34 @@ def _report(op: BulkOperationRow) -> None:
 
 
 def _split(codes: str | None) -> tuple[str, ...]:
-    return tuple(code for code in (codes or "").split(",") if code.strip())
+    return tuple(code.strip() for code in (codes or "").split(",") if code.strip())
+
+
+NO_RESTRICTION = "*"
+
+
+def _changes(**given: str | int | None) -> dict[str, Any]:
+    """The options given, as an edit's changes: lists split at commas, ``*`` for no
+    restriction, ``none`` for an unbounded validity bound."""
+    found: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name.startswith("valid_"):
+            found[name] = None if value == "none" else value
+        elif isinstance(value, str):
+            found[name] = None if value == NO_RESTRICTION else list(_split(value))
+        else:
+            found[name] = value
+    return found
 
 
 @bulk_app.command("run")
 def bulk_run(
     action: str = typer.Option(
-        ..., help="accept, reject, activate, hand_over, block, unblock, cancel or purge"
+        ...,
+        help="accept, reject, activate, hand_over, block, unblock, cancel, purge,"
+        " change_validity or modify",
     ),
     lot: int | None = typer.Option(None, help="lot id"),
     type_code: str | None = typer.Option(None, "--type", help="voucher type code"),
@@ -79,8 +101,28 @@ def bulk_run(
     all_or_nothing: bool = typer.Option(False, help="refuse the whole run if one is refused"),
     issuer: str = typer.Option("DEMO", help="issuer code"),
     operator: str = typer.Option("cli", help="who does it"),
+    valid_from: str | None = typer.Option(None, help="change_validity: instant, or none"),
+    valid_until: str | None = typer.Option(None, help="change_validity: instant, or none"),
+    valid_from_on: str | None = typer.Option(None, help="change_validity: local day"),
+    valid_until_on: str | None = typer.Option(None, help="change_validity: last local day"),
+    face_value: int | None = typer.Option(None, help="modify: face value in minor units"),
+    extra_value: int | None = typer.Option(None, help="modify: extra value in minor units"),
+    products: str | None = typer.Option(None, help="modify: comma-separated, * for any"),
+    product_groups: str | None = typer.Option(None, help="modify: comma-separated, * for any"),
+    stores: str | None = typer.Option(None, help="modify: store codes, * for any"),
 ) -> None:
     """Run a bulk operation to the end; vouchers in a state that forbids it are reported."""
+    changes = _changes(
+        valid_from=valid_from,
+        valid_until=valid_until,
+        valid_from_on=valid_from_on,
+        valid_until_on=valid_until_on,
+        face_value_minor=face_value,
+        extra_value_minor=extra_value,
+        supported_products=products,
+        supported_product_groups=product_groups,
+        allowed_stores=stores,
+    )
     engine = _engine()
     selection = Selection(
         lot_id=lot,
@@ -100,6 +142,7 @@ def bulk_run(
                 operator=operator,
                 reason=reason,
                 all_or_nothing=all_or_nothing,
+                changes=changes,
                 now=_now(),
             )
             op = bulk_operations.get_operation(conn, operation_id)

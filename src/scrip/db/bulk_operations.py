@@ -1,29 +1,23 @@
-"""Bulk operation rows and the one statement that applies a chunk of one, set-based.
-
-Chunks split the selection in voucher id order (within a lot or a type that is serial
-order): :func:`set_boundaries` fixes the first id of each once, so a chunk is the same set of
-vouchers on every run. A chunk's vouchers are locked ``FOR UPDATE`` in id order; in the same
-statement each is judged against the moves the service computed from the life-cycle tables;
-the allowed ones change state and get a history row each, the refused ones are only counted
-and sampled.
+"""Bulk operation rows: the group record, its chunks' done marks, progress, status and the
+refusal of an all-or-nothing run. The statement that applies a chunk is ``db.bulk_statement``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from scrip.db import rows
+from scrip.db.bulk_statement import ChunkResult
 
 _COLUMNS = (
     "id, issuer_id, action, selection, operator, reason, all_or_nothing, chunk_size, status,"
     " total_count, selected_count, done_count, refused_count, refused_sample, boundaries, error,"
-    " created_at, started_at, finished_at"
+    " created_at, started_at, finished_at, changes"
 )
 
 
@@ -48,43 +42,7 @@ class BulkOperationRow:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Filter:
-    """The selection in database terms (the type resolved to its id)."""
-
-    issuer_id: int
-    lot_id: int | None = None
-    type_id: int | None = None
-    serial_from: int | None = None
-    serial_to: int | None = None
-    codes: tuple[str, ...] = ()
-    states: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What a chunk does to the vouchers it may move (decided by the domain)."""
-
-    moves: Mapping[str, str]
-    valued: Sequence[str]
-    ends_value: bool
-    activates: bool
-    history_type: str
-    operator_code: str | None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkResult:
-    selected: int
-    done: int
-    sample: list[dict[str, Any]]
-
-    @property
-    def refused(self) -> int:
-        return self.selected - self.done
+    changes: dict[str, Any]
 
 
 def insert_operation(conn: Connection, values: dict[str, Any]) -> int:
@@ -196,165 +154,3 @@ def record_refusal(conn: Connection, operation_id: int, *, refused: ChunkResult)
             "sample": json.dumps(refused.sample),
         },
     )
-
-
-# --- the chunk statement ---------------------------------------------------------------------
-
-
-def _where(f: Filter) -> tuple[str, dict[str, Any]]:
-    # Purged vouchers have left every action: they are not even selected.
-    parts = ["v.issuer_id = :issuer", "v.state <> 'purged'"]
-    params: dict[str, Any] = {"issuer": f.issuer_id}
-    if f.lot_id is not None:
-        parts.append("v.lot_id = :lot")
-        params["lot"] = f.lot_id
-    if f.type_id is not None:
-        parts.append("v.type_id = :type")
-        params["type"] = f.type_id
-    if f.serial_from is not None or f.serial_to is not None:
-        parts.append("v.serial_number BETWEEN :serial_from AND :serial_to")
-        params["serial_from"] = f.serial_from if f.serial_from is not None else 0
-        params["serial_to"] = f.serial_to if f.serial_to is not None else 2**62
-    if f.codes:
-        parts.append("v.code = ANY(CAST(:codes AS text[]))")
-        params["codes"] = list(f.codes)
-    if f.states:
-        parts.append("v.state = ANY(CAST(:states AS text[]))")
-        params["states"] = list(f.states)
-    return " AND ".join(parts), params
-
-
-def _judged(where: str, *, chunked: bool) -> str:
-    # A chunk reads its id range through the primary key: OFFSET 0 keeps the planner from
-    # pushing the selection into it and scanning a whole fresh lot (stale statistics make the
-    # lot index look selective) once per chunk.
-    source = (
-        "(SELECT * FROM vouchers WHERE id >= :first AND id < :next OFFSET 0) v"
-        if chunked
-        else "vouchers v"
-    )
-    lock = " ORDER BY v.id FOR UPDATE OF v" if chunked else ""
-    return f"""
-    picked AS (
-        SELECT v.id, v.code, v.serial_number, v.state, v.balance_minor, v.held_minor,
-               v.pending_receipt_id, t.classification || ':' || v.state AS source
-          FROM {source} JOIN voucher_types t ON t.id = v.type_id
-         WHERE {where}{lock}
-    ),
-    moves AS (
-        SELECT * FROM unnest(CAST(:sources AS text[]), CAST(:targets AS text[]))
-            AS m(source, target)
-    ),
-    judged AS (
-        SELECT p.id, p.code, p.serial_number, p.state, p.balance_minor, m.target,
-               CASE WHEN p.source = ANY(CAST(:valued AS text[])) THEN 'activation_carries_value'
-                    WHEN m.target IS NULL THEN 'transition_not_allowed'
-                    WHEN p.pending_receipt_id IS NOT NULL OR p.held_minor > 0
-                         THEN 'held_elsewhere'
-                    WHEN :ends_value AND p.balance_minor > 0 THEN 'has_balance'
-               END AS refusal
-          FROM picked p LEFT JOIN moves m ON m.source = p.source
-    )"""
-
-
-_SAMPLE = """
-    (SELECT coalesce(jsonb_agg(s ORDER BY s.serial_number), '[]'::jsonb) FROM (
-        SELECT code, serial_number, state, refusal AS reason FROM judged
-         WHERE refusal IS NOT NULL ORDER BY id LIMIT :sample) s) AS sample"""
-
-_APPLY = """
-    moved AS (
-        UPDATE vouchers v SET state = j.target,
-               activated_at = CASE WHEN :activates THEN CAST(:now AS timestamptz)
-                                   ELSE v.activated_at END
-          FROM judged j WHERE v.id = j.id AND j.refusal IS NULL
-        RETURNING v.id, j.state AS state_before, j.target AS state_after, v.balance_minor
-    ),
-    history AS (
-        INSERT INTO voucher_history (voucher_id, type, status, occurred_at, operator_code,
-                                     balance_after_minor, state_before, state_after, details,
-                                     recorded_at)
-        SELECT id, :history_type, 'recorded', :now, :operator, balance_minor, state_before,
-               state_after, CAST(:details AS jsonb), clock_timestamp() FROM moved
-    )"""
-
-
-def _params(plan: Plan) -> dict[str, Any]:
-    return {
-        "sources": list(plan.moves),
-        "targets": list(plan.moves.values()),
-        "valued": list(plan.valued),
-        "ends_value": plan.ends_value,
-    }
-
-
-def apply_chunk(
-    conn: Connection,
-    f: Filter,
-    plan: Plan,
-    *,
-    first_id: int,
-    next_id: int | None,
-    now: datetime,
-    sample: int,
-) -> ChunkResult:
-    """Move the allowed vouchers with ids from ``first_id`` up to ``next_id``; returns what
-    it selected and did."""
-    where, params = _where(f)
-    statement = (
-        f"WITH {_judged(where, chunked=True)},{_APPLY}"
-        " SELECT (SELECT count(*) FROM picked) AS selected,"
-        f" (SELECT count(*) FROM moved) AS done, {_SAMPLE}"
-    )
-    values = {
-        **params,
-        **_params(plan),
-        "first": first_id,
-        "next": next_id if next_id is not None else 2**62,
-        "sample": sample,
-        "activates": plan.activates,
-        "now": now,
-        "history_type": plan.history_type,
-        "operator": plan.operator_code,
-        "details": json.dumps(plan.details),
-    }
-    row = conn.execute(text(statement), values).one()
-    return ChunkResult(int(row.selected), int(row.done), list(row.sample))
-
-
-def count_selection(conn: Connection, f: Filter) -> int:
-    where, params = _where(f)
-    statement = f"SELECT count(*) FROM vouchers v WHERE {where}"
-    return int(conn.execute(text(statement), params).scalar_one())
-
-
-def count_refusals(conn: Connection, f: Filter, plan: Plan, *, sample: int) -> ChunkResult:
-    """The whole selection judged without changing anything (``done`` = would be moved)."""
-    where, params = _where(f)
-    statement = (
-        f"WITH {_judged(where, chunked=False)}"
-        " SELECT count(*) AS selected, count(*) FILTER (WHERE refusal IS NULL) AS done,"
-        f" {_SAMPLE} FROM judged"
-    )
-    values = {**params, **_params(plan), "sample": sample}
-    row = conn.execute(text(statement), values).one()
-    return ChunkResult(int(row.selected), int(row.done), list(row.sample))
-
-
-def set_boundaries(conn: Connection, operation_id: int, f: Filter, chunk_size: int) -> list[int]:
-    """Fix the first voucher id of every chunk of the selection as it is now (vouchers added
-    later with higher ids fall into the last chunk)."""
-    where, params = _where(f)
-    ids = conn.execute(
-        text(
-            "SELECT id FROM (SELECT v.id, row_number() OVER (ORDER BY v.id) AS n FROM vouchers v"
-            f" WHERE {where}) s WHERE (n - 1) % :size = 0 ORDER BY id"
-        ),
-        {**params, "size": chunk_size},
-    ).scalars()
-    boundaries = [int(i) for i in ids]
-    conn.execute(
-        text("UPDATE bulk_operations SET boundaries = CAST(:b AS jsonb) WHERE id = :id"),
-        {"b": json.dumps(boundaries), "id": operation_id},
-    )
-    return boundaries

@@ -425,3 +425,14 @@ idempotency_keys = Table(
     Column("reversed_at", DateTime(timezone=True), nullable=True),
     _created_at(),
 )
+
+# --- issue 4: bulk edits and complete voucher types (migration 0005) --------------------------
+
+# What a bulk edit (change_validity, modify) sets, checked and normalised when the operation is
+# made, so a resumed run applies exactly the same values: column -> value.
+bulk_operations.append_column(
+    Column("changes", JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+)
+
+# A refund voucher type names the refund method whose refunds create its vouchers (S10).
+voucher_types.append_column(Column("refund_method", String(32), nullable=True))

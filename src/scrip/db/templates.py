@@ -72,3 +72,11 @@ def count_codes(conn: Connection, *, template_id: int | None, type_id: int) -> i
             " WHERE t.template_id = :template"
         )
     return int(conn.execute(text(sql), {"type": type_id, "template": template_id}).scalar_one())
+
+
+def list_templates(conn: Connection, issuer_id: int) -> list[TemplateRow]:
+    found = conn.execute(
+        text(f"SELECT {_COLUMNS} FROM code_templates WHERE issuer_id = :i ORDER BY name"),
+        {"i": issuer_id},
+    ).mappings()
+    return [TemplateRow(**row) for row in found]

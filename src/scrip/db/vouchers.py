@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -53,6 +53,10 @@ class VoucherRow:
     valid_from_on: date | None
     valid_until_on: date | None
     return_to_prepared: bool
+    # The secret number in the vault and the length the type asks for (services.lot_secrets).
+    pin_length: int | None = None
+    secret_key_id: str | None = None
+    secret_sealed: bytes | None = field(default=None, repr=False)
 
 
 _SELECT = """
@@ -63,7 +67,8 @@ _SELECT = """
            t.id AS type_id, t.code AS type_code, t.classification, t.value_mode, t.multi_use,
            t.reloadable, t.max_balance_minor, t.min_activation_receipt_minor,
            t.min_payment_receipt_minor, t.validity_basis, t.validity_days, t.valid_from_on,
-           t.valid_until_on, t.return_to_prepared
+           t.valid_until_on, t.return_to_prepared, t.pin_length, v.secret_key_id,
+           v.secret_sealed
       FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
 """
 _BY_CODES = text(_SELECT + " WHERE v.issuer_id = :issuer_id AND v.code = ANY(:codes) ORDER BY v.id")

@@ -11,12 +11,13 @@ Exception tree::
     │   ├── TransitionNotAllowed    transition_not_allowed
     │   ├── InsufficientBalance     insufficient_balance
     │   ├── HeldElsewhere           held_elsewhere (value or voucher held by another open receipt)
-    │   ├── VoucherExpired          voucher_expired / voucher_not_yet_valid
+    │   ├── VoucherExpired          voucher_expired / voucher_not_yet_valid / sale_after_validity
     │   ├── PinRefused              pin_required / pin_invalid / pin_locked
     │   ├── IdempotencyRefused      idempotency_key_reused / idempotency_key_reversed
     │   ├── ReceiptRefused          receipt_not_open / receipt_number_claimed / receipt_expired
     │   └── LimitExceeded           max_balance_exceeded, below_minimum ...
-    └── Busy                        busy (a lock could not be taken in time; safe to retry)
+    └── Busy                        busy (a lock could not be taken in time; safe to retry),
+                                    vault_not_configured
 
 The HTTP layer maps each code to a status in one table (``api/errors.py``).
 """

@@ -1,4 +1,5 @@
-"""Activation: a voucher becomes usable and, when its type says so, its validity starts now."""
+"""Activation: a voucher becomes usable and, when its type says so, its validity starts now;
+one whose fixed window has already ended can't be activated (sold) any more."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date, datetime
 from scrip.db.registers import RegisterContext
 from scrip.db.vouchers import VoucherRow
 from scrip.domain import validity
+from scrip.domain.errors import VoucherExpired
 from scrip.domain.lifecycle import State
 
 
@@ -42,4 +44,19 @@ def activate(voucher: VoucherRow, *, till: RegisterContext, now: datetime) -> No
     if rule is not None and rule.basis == validity.ValidityBasis.from_activation:
         voucher.valid_from, voucher.valid_until = validity.window(
             rule, tz=till.timezone, issued_at=now, activated_at=now
+        )
+
+
+def check_sellable(voucher: VoucherRow, *, now: datetime) -> None:
+    """Refuse (``sale_after_validity``) to activate a voucher whose window is fixed (by dates,
+    from its issue, or by its lot) and has already ended; a window that runs from activation
+    starts afresh, so it can't have ended."""
+    rule = rule_of(voucher)
+    if rule is not None and rule.basis == validity.ValidityBasis.from_activation:
+        return
+    if voucher.valid_until is not None and validity.is_expired(now, voucher.valid_until):
+        raise VoucherExpired(
+            "the voucher's validity has ended; it can no longer be sold",
+            code="sale_after_validity",
+            valid_until=voucher.valid_until.isoformat(),
         )

@@ -1,5 +1,8 @@
 """Bulk operations (S9): accept, reject, activate, hand over, block, unblock, cancel or purge
-every voucher of a selection (lot, type, serial range, list of codes, state filter).
+every voucher of a selection (lot, type, serial range, list of codes, state filter), or edit
+it: change its validity window, or modify its value, extra value, supported products and
+product groups and allowed stores (``domain.bulk.Edit``). Activation starts the window of types
+whose validity runs from activation, exactly as an activation at the till does.
 
 :func:`create_operation` checks the request and stores the group record ``queued`` (operator,
 reason, selection). :func:`run` is the job: chunk by chunk, in voucher id order (serial order
@@ -23,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -31,12 +34,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from scrip.db import bulk_operations as bulk_db
+from scrip.db import bulk_statement
 from scrip.db import lots as lots_db
-from scrip.db.bulk_operations import BulkOperationRow, ChunkResult, Filter, Plan
-from scrip.domain import bulk
+from scrip.db import voucher_types as types_db
+from scrip.db.bulk_operations import BulkOperationRow
+from scrip.db.bulk_statement import ChunkResult, Filter, Plan, Window
+from scrip.domain import bulk, validity
 from scrip.domain.codes import normalize
 from scrip.domain.errors import InvalidInput, NotFound, ScripError
 from scrip.domain.lifecycle import Action
+from scrip.services import voucher_types
+from scrip.services.activation import rule_from
 
 CHUNK = 50_000
 WORKERS = 2
@@ -76,11 +84,19 @@ def create_operation(
     reason: str | None = None,
     all_or_nothing: bool = False,
     chunk_size: int = CHUNK,
+    changes: Mapping[str, Any] | None = None,
 ) -> int:
-    """Check and store a bulk operation (status ``queued``); :func:`run` carries it out."""
+    """Check and store a bulk operation (status ``queued``); :func:`run` carries it out.
+    ``changes`` says what an edit sets (see ``domain.bulk.changes_of``); allowed stores are
+    given by code as ``allowed_stores``."""
     chosen = bulk.action_of(action)
     selection.check()
     bulk.check_reason(chosen, reason)
+    columns = bulk.changes_of(
+        chosen,
+        voucher_types.store_codes_to_ids(conn, issuer_id, dict(changes or {})),
+        tz=types_db.issuer_timezone(conn, issuer_id),
+    )
     if not 0 < len(operator) <= 32:
         raise InvalidInput("the operator is 1 to 32 characters", code="invalid_operator")
     if chunk_size <= 0:
@@ -98,8 +114,9 @@ def create_operation(
         "reason": reason,
         "all_or_nothing": all_or_nothing,
         "chunk_size": chunk_size,
-        "total_count": bulk_db.count_selection(conn, _filter_of(conn, issuer_id, stored)),
+        "total_count": bulk_statement.count_selection(conn, _filter_of(conn, issuer_id, stored)),
         "created_at": now,
+        "changes": json.dumps(columns),
     }
     return bulk_db.insert_operation(conn, values)
 
@@ -121,20 +138,42 @@ def _filter_of(conn: Connection, issuer_id: int, s: dict[str, Any]) -> Filter:
     )
 
 
-def _plan(op: BulkOperationRow) -> Plan:
-    action = Action(op.action)
+def _plan(conn: Connection, op: BulkOperationRow, now: datetime) -> Plan:
+    action = bulk.action_of(op.action)
     details: dict[str, Any] = {"bulk_operation_id": op.id}
     if op.reason:
         details["reason"] = op.reason
+    if op.changes:
+        details["changes"] = op.changes
     return Plan(
         moves=bulk.moves(action),
-        valued=bulk.valued_activation_sources() if action is Action.activate else [],
+        refused_sources=bulk.refused_sources(action, op.changes),
         ends_value=action in bulk.ENDS_VALUE,
+        keeps_value=bool(bulk.VALUE_COLUMNS & set(op.changes)),
         activates=action is Action.activate,
         history_type=bulk.HISTORY_TYPE[action],
         operator_code=op.operator,
         details=details,
+        changes=op.changes,
+        windows=_activation_windows(conn, op.issuer_id, now) if action is Action.activate else (),
     )
+
+
+def _activation_windows(conn: Connection, issuer_id: int, now: datetime) -> list[Window]:
+    """The window a till activation at ``now`` would give, for each type that needs one."""
+    tz = types_db.issuer_timezone(conn, issuer_id)
+    windows = []
+    for row in types_db.activation_rules(conn, issuer_id):
+        rule = rule_from(
+            row["validity_basis"],
+            days=row["validity_days"],
+            from_on=row["valid_from_on"],
+            until_on=row["valid_until_on"],
+        )
+        if rule is not None:
+            start, end = validity.window(rule, tz=tz, issued_at=now, activated_at=now)
+            windows.append(Window(row["id"], start, end))
+    return windows
 
 
 def pending_chunks(conn: Connection, *, operation_id: int) -> list[int]:
@@ -142,7 +181,7 @@ def pending_chunks(conn: Connection, *, operation_id: int) -> list[int]:
     op = _lock(conn, operation_id)
     boundaries = op.boundaries
     if boundaries is None:
-        boundaries = bulk_db.set_boundaries(conn, op.id, _filter(conn, op), op.chunk_size)
+        boundaries = bulk_statement.set_boundaries(conn, op.id, _filter(conn, op), op.chunk_size)
     return [i for i in range(len(boundaries)) if not bulk_db.chunk_done(conn, op.id, i)]
 
 
@@ -164,10 +203,10 @@ def run_chunk(
     # The history rows reference vouchers the same statement just updated, so their per-row
     # foreign-key checks are skipped where the role may (as for lots).
     unchecked = lots_db.skip_row_checks(conn)
-    result = bulk_db.apply_chunk(
+    result = bulk_statement.apply_chunk(
         conn,
         _filter(conn, op),
-        _plan(op),
+        _plan(conn, op, now),
         first_id=op.boundaries[chunk],
         next_id=after,
         now=now,
@@ -189,7 +228,10 @@ def _run_whole(
     with engine.begin() as conn:
         op = _lock(conn, operation_id)
         bulk_db.reset_progress(conn, operation_id)
-        judged = bulk_db.count_refusals(conn, _filter(conn, op), _plan(op), sample=bulk.SAMPLE_SIZE)
+        plan = _plan(conn, op, clock())
+        judged = bulk_statement.count_refusals(
+            conn, _filter(conn, op), plan, sample=bulk.SAMPLE_SIZE
+        )
         if judged.refused:
             raise _Refused(judged)
         for chunk in pending_chunks(conn, operation_id=operation_id):

@@ -19,7 +19,7 @@ from scrip.db import registers as registers_db
 from scrip.db import rows
 from scrip.db import vouchers as vouchers_db
 from scrip.db.history import HistoryEntry, Where
-from scrip.domain import validity
+from scrip.domain import validity, voucher_types
 from scrip.domain.errors import InvalidInput, NotFound
 from scrip.domain.lifecycle import INITIAL_STATES, Classification, State
 from scrip.domain.money import check_currency
@@ -104,9 +104,17 @@ def create_voucher_type(
     face_value_minor: int | None = None,
     **options: Any,
 ) -> int:
-    Classification(classification)
-    if value_mode == "fixed" and not face_value_minor:
-        raise InvalidInput("a fixed-value type needs a face value", code="face_value_required")
+    """Store a voucher type once ``domain.voucher_types.check`` accepts its definition;
+    ``options`` are further columns of ``voucher_types``."""
+    rules = {name: value for name, value in options.items() if name in voucher_types.FIELDS}
+    voucher_types.check(
+        voucher_types.TypeDefinition(
+            classification=classification,
+            value_mode=value_mode,
+            face_value_minor=face_value_minor,
+            **rules,
+        )
+    )
     currency = conn.execute(
         text("SELECT currency FROM issuers WHERE id = :i"), {"i": issuer_id}
     ).scalar_one()

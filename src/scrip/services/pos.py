@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from scrip import crypto
 from scrip.db import history as history_db
 from scrip.db import receipts as receipts_db
 from scrip.db import vouchers as vouchers_db
@@ -28,7 +29,7 @@ from scrip.domain.errors import InsufficientBalance, InvalidInput, NotFound, Tra
 from scrip.domain.lifecycle import Action, Classification, State, next_state
 from scrip.domain.money import Money
 from scrip.services import movements
-from scrip.services.activation import activate
+from scrip.services.activation import activate, check_sellable
 from scrip.services.till import (
     Context,
     ReceiptInput,
@@ -112,6 +113,7 @@ def sell(
         check_not_pending_elsewhere(voucher, ctx)
         classification = Classification(voucher.classification)
         next_state(classification, State(voucher.state), Action.activate)
+        check_sellable(voucher, now=now)
         check_receipt_minimum(voucher.min_activation_receipt_minor, ctx, what="activation")
         value = _sale_value(voucher, item)
         legs = _sale_legs(voucher, value)
@@ -167,12 +169,14 @@ def redeem(
     pin: str | None,
     receipt: ReceiptInput,
     now: datetime,
+    keyring: crypto.Keyring | None = None,
 ) -> OperationResult:
-    """Pay with a voucher. Inside an open receipt the amount is held until confirmation."""
+    """Pay with a voucher. Inside an open receipt the amount is held until confirmation.
+    ``keyring`` opens the vault for a lot voucher's secret number."""
     ctx = context(conn, till=till, receipt=receipt, now=now)
     voucher = lock_voucher(conn, till=till, code=code)
     check_currency(voucher, amount)
-    check_pin(voucher, pin, max_attempts=till.pin_max_attempts)
+    check_pin(voucher, pin, max_attempts=till.pin_max_attempts, keyring=keyring)
     next_state(Classification(voucher.classification), State(voucher.state), Action.redeem)
     validity.check(now, voucher.valid_from, voucher.valid_until)
     check_receipt_minimum(voucher.min_payment_receipt_minor, ctx, what="payment")
@@ -410,6 +414,7 @@ def transfer_balance(
     pin: str | None,
     receipt: ReceiptInput,
     now: datetime,
+    keyring: crypto.Keyring | None = None,
 ) -> OperationResult:
     """A lost or damaged card: its available balance moves to a new card, the old is blocked."""
     ctx = context(conn, till=till, receipt=receipt, now=now)
@@ -419,7 +424,7 @@ def transfer_balance(
         check_not_pending_elsewhere(voucher, ctx)
     if source.currency != target.currency:
         raise InvalidInput("the cards are in different currencies", code="currency_mismatch")
-    check_pin(source, pin, max_attempts=till.pin_max_attempts)
+    check_pin(source, pin, max_attempts=till.pin_max_attempts, keyring=keyring)
     source_state = next_state(
         Classification(source.classification), State(source.state), Action.transfer_out
     )

@@ -6,7 +6,8 @@ raises after writing its row: the entry point commits on ``SecretRefused`` so th
 on record (the row is the only thing written). The secret itself never enters a message,
 error detail, log line or ``repr``.
 
-Until users and rights exist (S13), the caller says whether the user is ``entitled``.
+Until users and rights exist (S13), the caller says whether the user is ``entitled``, and
+asks :func:`entitled` — the one place that decides it, to be replaced by the rights model.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ class Retrieval:
     voucher_id: int
     code: str
     secret: str = field(repr=False)
+
+
+# The role of whoever holds the admin token (API) or the database itself (CLI).
+ADMIN = "admin"
+
+
+def entitled(role: str) -> bool:
+    """May ``role`` read secret numbers back? Today only the admin may; users and rights
+    (issue 6) replace this function."""
+    return role == ADMIN
 
 
 def _history(
@@ -97,6 +108,18 @@ def retrieve(
     )
     _history(conn, voucher, "secret.retrieved", {**audit, "key_id": sealed.key_id}, now)
     return Retrieval(voucher.id, voucher.code, secret)
+
+
+def retrieve_committed(engine: Engine, **arguments: Any) -> Retrieval:
+    """:func:`retrieve` in a transaction of its own for an entry point: a refused attempt's
+    history row commits before the refusal (its cause: ``Forbidden``, ``InvalidInput``) is
+    raised."""
+    with engine.begin() as conn:
+        try:
+            return retrieve(conn, **arguments)
+        except SecretRefused as error:
+            refused = error.cause
+    raise refused
 
 
 # --- rotation ------------------------------------------------------------------------------

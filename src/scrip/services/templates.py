@@ -42,6 +42,11 @@ def _domain_template(row: templates_db.TemplateRow) -> CodeTemplate:
     )
 
 
+def capacity(row: templates_db.TemplateRow) -> int:
+    """How many distinct valid codes the template can make."""
+    return _domain_template(row).capacity()
+
+
 def create_template(
     conn: Connection,
     *,

@@ -29,6 +29,7 @@ from scrip.domain.errors import (
     ReceiptRefused,
 )
 from scrip.domain.money import Money
+from scrip.services import lot_secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,15 +178,23 @@ class PinFailure:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def check_pin(voucher: VoucherRow, pin: str | None, *, max_attempts: int) -> None:
-    if voucher.pin_hash is None:
+def check_pin(
+    voucher: VoucherRow,
+    pin: str | None,
+    *,
+    max_attempts: int,
+    keyring: crypto.Keyring | None = None,
+) -> None:
+    """The voucher's PIN, hashed or in the vault (``lot_secrets``): failures count and lock."""
+    matches = lot_secrets.verifier(voucher, keyring)
+    if matches is None:
         return
     pin_rules.check_attempt(
         failed_count=voucher.pin_failed_count, max_attempts=max_attempts, locked=voucher.pin_locked
     )
     if pin is None:
         raise PinRefused("this voucher needs its PIN", code="pin_required")
-    if crypto.verify_pin(pin, voucher.pin_hash):
+    if matches(pin):
         voucher.pin_failed_count = 0
         return
     count, locked = pin_rules.after_failure(voucher.pin_failed_count, max_attempts)

@@ -51,7 +51,8 @@ class VoucherView:
             max_balance_minor=v.max_balance_minor,
             min_payment_receipt_minor=v.min_payment_receipt_minor,
             min_activation_receipt_minor=v.min_activation_receipt_minor,
-            pin_required=v.pin_hash is not None,
+            pin_required=v.pin_hash is not None
+            or (v.pin_length is not None and v.secret_sealed is not None),
             card_id=v.card_id,
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +38,25 @@ class LotOut(BaseModel):
     finished_at: datetime | None
 
 
+class BulkChangesIn(BaseModel):
+    """What an edit sets; a field left out stays as it is, ``null`` clears it (no restriction,
+    or an unbounded window). ``change_validity`` takes the validity fields, ``modify`` the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    valid_from: datetime | None = Field(default=None, description="an instant with its offset")
+    valid_until: datetime | None = Field(default=None, description="the first instant not valid")
+    valid_from_on: date | None = Field(default=None, description="from the issuer's local day")
+    valid_until_on: date | None = Field(default=None, description="to the end of that local day")
+    face_value_minor: int | None = Field(default=None, gt=0)
+    extra_value_minor: int | None = Field(default=None, ge=0)
+    supported_products: list[str] | None = Field(default=None, max_length=10_000)
+    supported_product_groups: list[str] | None = Field(default=None, max_length=10_000)
+    allowed_stores: list[str] | None = Field(
+        default=None, max_length=10_000, description="store codes (business units)"
+    )
+
+
 class BulkOperationIn(BaseModel):
     """A bulk operation over a selection: every given part of it must match (S9)."""
 
@@ -45,7 +64,8 @@ class BulkOperationIn(BaseModel):
 
     issuer: str = Field(min_length=1, max_length=32, description="issuer code")
     action: str = Field(
-        description="accept, reject, activate, hand_over, block, unblock, cancel or purge"
+        description="accept, reject, activate, hand_over, block, unblock, cancel, purge,"
+        " change_validity or modify"
     )
     lot_id: int | None = Field(default=None, gt=0)
     type_code: str | None = Field(default=None, min_length=1, max_length=32)
@@ -56,6 +76,7 @@ class BulkOperationIn(BaseModel):
     operator: str = Field(default="admin-api", min_length=1, max_length=32)
     reason: str | None = Field(default=None, max_length=500, description="required to cancel")
     all_or_nothing: bool = False
+    changes: BulkChangesIn | None = Field(default=None, description="for change_validity, modify")
 
 
 class RefusedVoucherOut(BaseModel):
@@ -72,6 +93,7 @@ class BulkOperationOut(BaseModel):
     operator: str
     reason: str | None
     all_or_nothing: bool
+    changes: dict[str, object] = Field(description="what an edit sets, as stored (store ids)")
     status: str = Field(description="queued, running, done or failed")
     total_count: int = Field(description="vouchers the selection held when it was made")
     selected_count: int = Field(description="vouchers looked at so far")
@@ -83,3 +105,115 @@ class BulkOperationOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class VoucherTypeIn(BaseModel):
+    """A voucher type (S2, S4); the rules a definition must keep are in
+    ``domain.voucher_types`` and refused with their own codes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field(min_length=1, max_length=32, description="issuer code")
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    classification: str = Field(
+        description="printed_voucher, gift_certificate, gift_card, electronic_voucher,"
+        " refund_voucher or promotional_voucher"
+    )
+    value_mode: str = Field(default="fixed", description="fixed or variable")
+    face_value_minor: int | None = None
+    extra_value_minor: int = 0
+    multi_use: bool = Field(default=True, description="false: one-time")
+    reloadable: bool = False
+    max_balance_minor: int | None = None
+    min_activation_receipt_minor: int = 0
+    min_payment_receipt_minor: int = 0
+    validity_basis: str = Field(
+        default="from_activation", description="fixed, from_issue or from_activation"
+    )
+    validity_days: int | None = None
+    valid_from_on: date | None = None
+    valid_until_on: date | None = None
+    pin_length: int | None = Field(default=None, description="digits of the secret number")
+    return_to_prepared: bool = False
+    refund_method: str | None = Field(default=None, max_length=32, description="refund vouchers")
+    e_voucher_use: str | None = Field(default=None, description="personal or shareable")
+    supported_products: list[str] | None = Field(default=None, max_length=10_000)
+    supported_product_groups: list[str] | None = Field(default=None, max_length=10_000)
+    allowed_stores: list[str] | None = Field(
+        default=None, max_length=10_000, description="store codes; null: every store"
+    )
+    template: str | None = Field(default=None, max_length=64, description="code template name")
+
+
+class VoucherTypeOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    classification: str
+    currency: str
+    value_mode: str
+    face_value_minor: int | None
+    extra_value_minor: int
+    multi_use: bool
+    reloadable: bool
+    max_balance_minor: int | None
+    min_activation_receipt_minor: int
+    min_payment_receipt_minor: int
+    validity_basis: str
+    validity_days: int | None
+    valid_from_on: date | None
+    valid_until_on: date | None
+    pin_length: int | None
+    return_to_prepared: bool
+    refund_method: str | None
+    e_voucher_use: str | None
+    supported_products: list[str] | None
+    supported_product_groups: list[str] | None
+    allowed_store_ids: list[int] | None
+    template: str | None
+    created_at: datetime
+
+
+class CodeTemplateIn(BaseModel):
+    """How a type's codes look (S3): ``length`` or ``pattern`` (``#`` a random character)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field(min_length=1, max_length=32, description="issuer code")
+    name: str = Field(min_length=1, max_length=64)
+    prefix: str = Field(default="", max_length=16)
+    length: int | None = Field(default=None, gt=0, le=64)
+    pattern: str | None = Field(default=None, max_length=64, description="e.g. GC-####-####")
+    alphabet: str = Field(default="digits", description="digits or safe_alnum")
+    check_digit: bool = True
+    banned_words: list[str] = Field(default_factory=list, max_length=1_000)
+    max_guess_ratio_ppm: int = Field(default=100, description="valid codes per million")
+
+
+class CodeTemplateOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    length: int | None
+    pattern: str | None
+    alphabet: str
+    check_digit: bool
+    banned_words: list[str]
+    max_guess_ratio_ppm: int
+    capacity: int = Field(description="distinct valid codes the template can make")
+
+
+class SecretRetrievalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field(min_length=1, max_length=32, description="issuer code")
+    reason: str = Field(
+        default="", max_length=500, description="why it is needed (required; audited)"
+    )
+    user: str = Field(default="admin-api", min_length=1, max_length=64)
+
+
+class SecretOut(BaseModel):
+    code: str
+    secret: str = Field(description="the secret number / PIN; its retrieval is in the history")

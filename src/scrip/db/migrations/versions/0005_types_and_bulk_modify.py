@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -42,9 +42,16 @@ def upgrade() -> None:
         "voucher_types",
         "e_voucher_use IS NULL OR e_voucher_use IN ('personal', 'shareable')",
     )
+    op.add_column("voucher_types", sa.Column("refund_method", sa.String(32), nullable=True))
+    op.add_column(
+        "bulk_operations",
+        sa.Column("changes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("bulk_operations", "changes")
+    op.drop_column("voucher_types", "refund_method")
     op.drop_constraint("e_voucher_use", "voucher_types", type_="check")
     op.drop_column("voucher_types", "e_voucher_use")
     for table in ("voucher_types", "vouchers"):

@@ -1,0 +1,78 @@
+"""The admin API's catalogue (``/v1/admin``): voucher types and code templates — define one,
+list an issuer's, show one. Same admin token and error envelope as ``api.admin``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fastapi import APIRouter, Depends, Query
+
+from scrip.api.admin import ERRORS, _issuer_id, admin
+from scrip.api.deps import EngineDep
+from scrip.db.templates import TemplateRow
+from scrip.db.voucher_types import VoucherTypeRow
+from scrip.services import templates, voucher_types
+from scrip.wire.admin import CodeTemplateIn, CodeTemplateOut, VoucherTypeIn, VoucherTypeOut
+
+router = APIRouter(
+    prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin)], responses=ERRORS
+)
+IssuerQuery = Query(min_length=1, max_length=32, description="issuer code")
+
+
+def _type_out(row: VoucherTypeRow) -> VoucherTypeOut:
+    return VoucherTypeOut(**dataclasses.asdict(row))
+
+
+def _template_out(row: TemplateRow) -> CodeTemplateOut:
+    fields = dataclasses.asdict(row)
+    fields.pop("issuer_id")
+    return CodeTemplateOut(**fields, capacity=templates.capacity(row))
+
+
+@router.post("/voucher-types", status_code=201, response_model=VoucherTypeOut)
+def create_voucher_type(body: VoucherTypeIn, engine: EngineDep) -> VoucherTypeOut:
+    """Define a voucher type; a definition that breaks a rule is refused (422) with its code."""
+    issuer_id = _issuer_id(engine, body.issuer)
+    with engine.begin() as conn:
+        row = voucher_types.define(conn, issuer_id=issuer_id, **body.model_dump(exclude={"issuer"}))
+    return _type_out(row)
+
+
+@router.get("/voucher-types", response_model=list[VoucherTypeOut])
+def list_voucher_types(engine: EngineDep, issuer: str = IssuerQuery) -> list[VoucherTypeOut]:
+    issuer_id = _issuer_id(engine, issuer)
+    with engine.connect() as conn:
+        return [_type_out(row) for row in voucher_types.list_types(conn, issuer_id=issuer_id)]
+
+
+@router.get("/voucher-types/{code}", response_model=VoucherTypeOut)
+def show_voucher_type(code: str, engine: EngineDep, issuer: str = IssuerQuery) -> VoucherTypeOut:
+    issuer_id = _issuer_id(engine, issuer)
+    with engine.connect() as conn:
+        return _type_out(voucher_types.get_type(conn, issuer_id=issuer_id, code=code))
+
+
+@router.post("/code-templates", status_code=201, response_model=CodeTemplateOut)
+def create_code_template(body: CodeTemplateIn, engine: EngineDep) -> CodeTemplateOut:
+    issuer_id = _issuer_id(engine, body.issuer)
+    with engine.begin() as conn:
+        row = voucher_types.define_template(
+            conn, issuer_id=issuer_id, **body.model_dump(exclude={"issuer"})
+        )
+    return _template_out(row)
+
+
+@router.get("/code-templates", response_model=list[CodeTemplateOut])
+def list_code_templates(engine: EngineDep, issuer: str = IssuerQuery) -> list[CodeTemplateOut]:
+    issuer_id = _issuer_id(engine, issuer)
+    with engine.connect() as conn:
+        rows = voucher_types.list_templates(conn, issuer_id=issuer_id)
+    return [_template_out(row) for row in rows]
+
+
+@router.get("/code-templates/{name}", response_model=CodeTemplateOut)
+def show_code_template(name: str, engine: EngineDep, issuer: str = IssuerQuery) -> CodeTemplateOut:
+    issuer_id = _issuer_id(engine, issuer)
+    with engine.connect() as conn:
+        return _template_out(voucher_types.get_template(conn, issuer_id=issuer_id, name=name))
