@@ -1,0 +1,73 @@
+"""Users: argon2 hashes, login with and without a second factor, sessions, first admin."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+from sqlalchemy import Connection, text
+
+from scrip.domain.errors import Conflict, InvalidInput, Unauthorized
+from scrip.services import users
+from tests import builders
+from tests.builders import now
+
+
+def test_password_is_stored_as_argon2_and_login_gives_a_session(conn: Connection) -> None:
+    user_id, name, password = builders.user(conn, role="marketer")
+    stored = conn.execute(text("SELECT password_hash FROM users WHERE id = :i"), {"i": user_id})
+    assert stored.scalar_one().startswith("$argon2id$")
+    login = users.log_in(conn, username=name, password=password, otp=None, ip="10.0.0.1", now=now())
+    assert login.principal.role == "marketer"
+    session = users.find_session(conn, session_token=login.session_token, now=now())
+    assert session is not None and session.csrf_token == login.csrf_token
+    users.log_out(conn, session_token=login.session_token)
+    assert users.find_session(conn, session_token=login.session_token, now=now()) is None
+
+
+@pytest.mark.parametrize("wrong", ["name", "password"])
+def test_wrong_name_or_password_is_one_answer(conn: Connection, wrong: str) -> None:
+    _, name, password = builders.user(conn)
+    with pytest.raises(Unauthorized) as refused:
+        users.log_in(
+            conn,
+            username=name + "x" if wrong == "name" else name,
+            password=password + "x" if wrong == "password" else password,
+            otp=None,
+            ip=None,
+            now=now(),
+        )
+    assert refused.value.code == "login_failed"
+
+
+def test_second_factor_is_needed_once_enabled(conn: Connection) -> None:
+    user_id, name, password = builders.user(conn)
+    uri = users.enable_totp(conn, user_id=user_id)
+    secret = pyotp.parse_uri(uri).secret
+    for otp in (None, "000000"):
+        with pytest.raises(Unauthorized):
+            users.log_in(conn, username=name, password=password, otp=otp, ip=None, now=now())
+    code = pyotp.TOTP(secret).now()
+    assert users.log_in(conn, username=name, password=password, otp=code, ip=None, now=now())
+
+
+def test_changing_a_role_ends_the_users_sessions(conn: Connection) -> None:
+    user_id, name, password = builders.user(conn, role="admin")
+    login = users.log_in(conn, username=name, password=password, otp=None, ip=None, now=now())
+    users.change_user(conn, user_id=user_id, role="viewer")
+    assert users.find_session(conn, session_token=login.session_token, now=now()) is None
+
+
+def test_bad_users_are_refused(conn: Connection) -> None:
+    _, name, _ = builders.user(conn)
+    with pytest.raises(Conflict):
+        users.create_user(conn, username=name, password="x" * 12, role="admin", now=now())
+    with pytest.raises(InvalidInput):
+        users.create_user(conn, username="short-pw", password="x", role="admin", now=now())
+
+
+def test_first_admin_only_when_there_are_no_users(conn: Connection) -> None:
+    conn.execute(text("DELETE FROM api_tokens; DELETE FROM user_sessions; DELETE FROM users"))
+    first = users.ensure_first_admin(conn, now=now())
+    assert first is not None and first.username == "admin"
+    users.log_in(conn, username="admin", password=first.password, otp=None, ip=None, now=now())
+    assert users.ensure_first_admin(conn, now=now()) is None
