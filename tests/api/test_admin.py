@@ -131,3 +131,35 @@ def test_bulk_operation_requests_are_checked(
     missing = admin.get("/v1/admin/bulk-operations/999999999", headers=headers)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "bulk_operation_not_found"
+
+
+def _last_audit(engine: Engine, actor: str) -> dict[str, object]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT * FROM audit_log WHERE actor = :a ORDER BY id DESC LIMIT 1"), {"a": actor}
+        ).mappings()
+        return dict(row.one())
+
+
+def test_every_mutating_call_is_audited_refusals_included(
+    admin: TestClient, engine: Engine, shop: World
+) -> None:
+    with engine.begin() as conn:
+        marketer_id, marketer, _ = builders.user(conn, role="marketer")
+        marketer_token = users.create_token(conn, user_id=marketer_id, name="t")
+        viewer_id, viewer, _ = builders.user(conn, role="viewer")
+        viewer_token = users.create_token(conn, user_id=viewer_id, name="t")
+    body = {"issuer": _issuer_code(engine, shop), "type_code": "cert", "count": 3}
+    for token in (marketer_token, viewer_token):
+        admin.post("/v1/admin/lots", json=body, headers={"Authorization": f"Bearer {token}"})
+    done = _last_audit(engine, marketer)
+    assert (done["action"], done["outcome"], done["user_id"]) == (
+        "POST /v1/admin/lots",
+        "202",
+        marketer_id,
+    )
+    assert done["after"] == body and done["ip"] == "testclient"
+    refused = _last_audit(engine, viewer)
+    assert refused["outcome"] == "right_missing"
+    admin.get("/v1/admin/lots/1", headers={"Authorization": f"Bearer {viewer_token}"})
+    assert _last_audit(engine, viewer)["id"] == refused["id"]  # reads are not audited

@@ -261,3 +261,24 @@ def test_bulk_run_activates_a_lot_and_reports_refusals(cli: Cli, cli_engine: Eng
     assert no_reason.exit_code == 2 and "reason_required" in no_reason.output
     active = "SELECT count(*) FROM vouchers WHERE lot_id = :l AND state = 'active'"
     assert _count(cli_engine, active, l=int(lot)) == 40
+
+
+def test_user_create_token_and_audit_verify(cli: Cli, cli_engine: Engine) -> None:
+    made = cli("user", "create", "carla", "--role", "finance")
+    assert made.exit_code == 0, made.output
+    password = re.search(r"password: (\S+)", made.output)
+    assert password is not None
+    with cli_engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM users WHERE username = 'carla'"))
+        assert crypto.verify_password(password.group(1), stored.scalar_one())
+    token = cli("user", "token", "carla")
+    assert token.exit_code == 0 and "sk_usr_" in token.output
+    assert cli("user", "token", "nobody").exit_code == 2
+    verified = cli("audit", "verify")
+    assert verified.exit_code == 0 and "intact" in verified.output, verified.output
+    with cli_engine.begin() as conn:  # a superuser rewrites history
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        first = conn.execute(text("SELECT min(id) FROM audit_log")).scalar_one()
+        conn.execute(text("UPDATE audit_log SET actor = 'someone' WHERE id = :i"), {"i": first})
+    broken = cli("audit", "verify")
+    assert broken.exit_code == 1 and f"broken at row {first}" in broken.output, broken.output
