@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from scrip import __version__
+from scrip import __version__, web
 from scrip.api import admin, errors, pos
 from scrip.api.deps import KnownRegisters
 from scrip.crypto import Keyring
@@ -32,6 +32,7 @@ def create_app(
     errors.install(app)
     app.include_router(pos.router)
     app.include_router(admin.router)
+    web.install(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -33,19 +33,25 @@ BREAK_GLASS = Principal(user_id=None, username="admin-token", role="admin", gran
 
 
 class Require:
-    """The dependency a route declares its right with (see :func:`require`)."""
+    """The dependency a route declares its right with (see :func:`require`); without an
+    area it declares that any authenticated user may use the route."""
 
-    def __init__(self, area: Area, level: Level) -> None:
-        self.right = Right(area, level)
+    def __init__(self, area: Area | None, level: Level = Level.read) -> None:
+        self.rights = () if area is None else (Right(area, level),)
 
     def __call__(self, request: Request) -> Principal:
         principal = current(request)
-        check(principal, (self.right,))
+        check(principal, self.rights)
         return principal
 
 
 def require(area: Area, level: Level) -> Any:
     return Depends(Require(area, level))
+
+
+def anyone() -> Any:
+    """For routes every authenticated user may use (the dashboard, logging out)."""
+    return Depends(Require(None))
 
 
 def current(request: Request) -> Principal:
@@ -66,16 +72,17 @@ def check(principal: Principal, needed: tuple[Right, ...]) -> None:
         )
 
 
-def declared(route: object) -> tuple[Right, ...]:
-    """The rights a route declares through :class:`Require`; empty when it declares none."""
+def declared(route: object) -> tuple[Right, ...] | None:
+    """The rights a route declares through :class:`Require`; None when it declares none."""
     if not isinstance(route, APIRoute):
-        return ()
-    return tuple(d.call.right for d in route.dependant.dependencies if isinstance(d.call, Require))
+        return None
+    found = [d.call for d in route.dependant.dependencies if isinstance(d.call, Require)]
+    return None if not found else tuple(r for req in found for r in req.rights)
 
 
 def check_declared(request: Request, principal: Principal) -> None:
     """Undeclared routes need every right (deny by default)."""
-    if not declared(request.scope.get("route")):
+    if declared(request.scope.get("route")) is None:
         check(principal, rights.UNDECLARED)
 
 

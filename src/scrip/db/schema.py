@@ -497,3 +497,18 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# The back office finds a voucher by any identifier; card ids are rare, so partial indexes cost
+# nothing when lots of a million are written without them.
+Index(
+    "ix_vouchers_card_id",
+    vouchers.c.issuer_id,
+    vouchers.c.card_id,
+    postgresql_where=text("card_id IS NOT NULL"),
+)
+Index(
+    "ix_vouchers_card_holder_id",
+    vouchers.c.issuer_id,
+    vouchers.c.card_holder_id,
+    postgresql_where=text("card_holder_id IS NOT NULL"),
+)

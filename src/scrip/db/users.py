@@ -62,7 +62,7 @@ def find_user_by_token(conn: Connection, token_hash: str) -> UserRow | None:
 
 
 def list_users(conn: Connection, *, before: int | None, limit: int) -> list[UserRow]:
-    sql = _SELECT + " WHERE (:b IS NULL OR u.id < :b) ORDER BY u.id DESC LIMIT :l"
+    sql = _SELECT + " WHERE (CAST(:b AS bigint) IS NULL OR u.id < :b) ORDER BY u.id DESC LIMIT :l"
     rows = conn.execute(text(sql), {"b": before, "l": limit}).mappings()
     return [UserRow(**row) for row in rows]
 

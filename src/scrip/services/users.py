@@ -220,3 +220,13 @@ def ensure_first_admin(conn: Connection, *, now: datetime) -> FirstAdmin | None:
     password = secrets.token_urlsafe(12)
     create_user(conn, username="admin", password=password, role="admin", now=now)
     return FirstAdmin("admin", password)
+
+
+def save_role(conn: Connection, *, name: str, grants: rights.Grants) -> int:
+    """Create or replace a role's grants; the built-in ``admin`` keeps every right so an
+    installation cannot lock itself out."""
+    if not 0 < len(name) <= 32:
+        raise InvalidInput("a role name is 1 to 32 characters", code="invalid_role")
+    if name == "admin":
+        raise Conflict("the admin role keeps every right", code="role_protected")
+    return users_db.upsert_role(conn, name, rights.stored(grants))

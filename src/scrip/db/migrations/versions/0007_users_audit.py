@@ -103,6 +103,13 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
+    for column in ("card_id", "card_holder_id"):
+        op.create_index(
+            f"ix_vouchers_{column}",
+            "vouchers",
+            ["issuer_id", column],
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+        )
     op.execute(
         """
         CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -125,6 +132,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("audit_log")
     op.execute("DROP FUNCTION audit_log_append_only()")
+    op.drop_index("ix_vouchers_card_holder_id", table_name="vouchers")
+    op.drop_index("ix_vouchers_card_id", table_name="vouchers")
     op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
     op.drop_table("api_tokens")
     op.drop_index(op.f("ix_user_sessions_user_id"), table_name="user_sessions")
