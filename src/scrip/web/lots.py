@@ -17,7 +17,7 @@ from scrip.domain.bulk import Selection
 from scrip.domain.errors import Busy, InvalidInput, NotFound
 from scrip.domain.rights import Area, Level
 from scrip.services import bulk_operations, lots
-from scrip.web.screens import PAGE, next_before, now, redirect, render, screen_router
+from scrip.web.screens import PAGE, next_before, now, number, redirect, render, screen_router
 
 router = screen_router()
 LOT_ACTIONS = ("accept", "reject", "activate")
@@ -150,14 +150,16 @@ def _selection(
 def preview_bulk(
     request: Request,
     issuer_id: int,
-    lot_id: int | None = None,
+    lot_id: str | None = None,
     type_code: str | None = None,
-    serial_from: int | None = None,
-    serial_to: int | None = None,
+    serial_from: str | None = None,
+    serial_to: str | None = None,
     states: str | None = None,
 ) -> Response:
     """How many vouchers the selection holds now: shown before anything runs."""
-    selection = _selection(lot_id, type_code, serial_from, serial_to, states)
+    selection = _selection(
+        number(lot_id), type_code, number(serial_from), number(serial_to), states
+    )
     count = read(
         request.app.state.engine,
         lambda conn: bulk_operations.preview(conn, issuer_id=issuer_id, selection=selection),

@@ -150,6 +150,16 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def number(raw: str | None) -> int | None:
+    """A query-string number from a form that sends empty fields as "": blank means none."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise InvalidInput("a number was expected", code="invalid_input", value=text[:20])
+    return int(text)
+
+
 def next_before(rows: Sequence[Any], key: str = "id") -> int | None:
     """Keyset pagination: the id the next page starts below, or None on the last page."""
     if len(rows) < PAGE:

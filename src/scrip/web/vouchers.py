@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, text
 
@@ -22,7 +22,7 @@ from scrip.domain.errors import Busy, Forbidden, NotFound, ScripError
 from scrip.domain.rights import Area, Level, may_see_store
 from scrip.services import secrets
 from scrip.services.secrets import SecretRefused
-from scrip.web.screens import PAGE, may, next_before, now, render, screen_router
+from scrip.web.screens import PAGE, may, next_before, now, number, render, screen_router
 
 router = screen_router()
 READ = [require(Area.vouchers, Level.read)]
@@ -33,10 +33,11 @@ def search(
     request: Request,
     issuer_id: int | None = None,
     q: str | None = None,
-    lot_id: int | None = None,
+    lot: Annotated[str | None, Query(alias="lot_id")] = None,
     state: str | None = None,
     before: int | None = None,
 ) -> Response:
+    lot_id = number(lot)
     engine = request.app.state.engine
     issuers = read(engine, backoffice.issuer_choices)
     chosen = issuer_id or (issuers[0]["id"] if issuers else None)
