@@ -3,7 +3,9 @@
 API keys are 256-bit random strings, so one SHA-256 is enough to make the stored column
 useless to a thief. PINs have little entropy; they are salted and stretched with scrypt and
 additionally protected by the wrong-PIN lock. Secret numbers that entitled users may read
-back live in the vault: AES-256-GCM with a key id (see the vault section below).
+back live in the vault: AES-256-GCM with a key id (see the vault section below). Back-office
+passwords are argon2id; user session and API tokens are random and stored as SHA-256; the
+audit trail's rows are chained by SHA-256 (the last two sections).
 """
 
 from __future__ import annotations
