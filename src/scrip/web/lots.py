@@ -17,7 +17,16 @@ from scrip.domain.bulk import Selection
 from scrip.domain.errors import Busy, InvalidInput, NotFound
 from scrip.domain.rights import Area, Level
 from scrip.services import bulk_operations, lots
-from scrip.web.screens import PAGE, next_before, now, number, redirect, render, screen_router
+from scrip.web.screens import (
+    PAGE,
+    choices,
+    list_page,
+    now,
+    number,
+    redirect,
+    render,
+    screen_router,
+)
 
 router = screen_router()
 LOT_ACTIONS = ("accept", "reject", "activate")
@@ -25,10 +34,12 @@ LOT_ACTIONS = ("accept", "reject", "activate")
 
 @router.get("/lots", dependencies=[require(Area.lots, Level.read)])
 def list_lots(request: Request, before: int | None = None) -> Response:
-    engine = request.app.state.engine
-    rows = read(engine, lambda conn: backoffice.list_lots(conn, before=before, limit=PAGE))
-    choices = read(engine, backoffice.type_choices)
-    return render(request, "lots.html", rows=rows, types=choices, next_before=next_before(rows))
+    return list_page(
+        request,
+        "lots.html",
+        lambda conn: backoffice.list_lots(conn, before=before, limit=PAGE),
+        types=choices(request, backoffice.type_choices),
+    )
 
 
 @router.post("/lots", dependencies=[require(Area.lots, Level.write)])
@@ -117,16 +128,11 @@ def _start_bulk(
 
 @router.get("/bulk", dependencies=[require(Area.bulk, Level.read)])
 def list_bulk(request: Request, before: int | None = None) -> Response:
-    engine = request.app.state.engine
-    rows = read(
-        engine, lambda conn: backoffice.list_bulk_operations(conn, before=before, limit=PAGE)
-    )
-    return render(
+    return list_page(
         request,
         "bulk.html",
-        rows=rows,
-        next_before=next_before(rows),
-        issuers=read(engine, backoffice.issuer_choices),
+        lambda conn: backoffice.list_bulk_operations(conn, before=before, limit=PAGE),
+        issuers=choices(request, backoffice.issuer_choices),
     )
 
 

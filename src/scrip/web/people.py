@@ -11,12 +11,11 @@ from fastapi import Form, Request
 from fastapi.responses import Response
 
 from scrip.api.auth import require
-from scrip.api.deps import read
 from scrip.db import users as users_db
 from scrip.domain import rights
 from scrip.domain.rights import Area, Level
 from scrip.services import audit, users
-from scrip.web.screens import PAGE, next_before, now, redirect, render, screen_router
+from scrip.web.screens import PAGE, choices, list_page, now, redirect, render, screen_router
 
 router = screen_router()
 WRITE_USERS = [require(Area.users, Level.write)]
@@ -30,16 +29,12 @@ def _stores(raw: str | None) -> list[int] | None:
 
 @router.get("/users", dependencies=[require(Area.users, Level.read)])
 def list_users(request: Request, before: int | None = None) -> Response:
-    engine = request.app.state.engine
-    rows = read(engine, lambda conn: users_db.list_users(conn, before=before, limit=PAGE))
-    roles = read(engine, users_db.list_roles)
-    return render(
+    return list_page(
         request,
         "users.html",
-        rows=rows,
-        roles=roles,
+        lambda conn: users_db.list_users(conn, before=before, limit=PAGE),
+        roles=choices(request, users_db.list_roles),
         areas=list(Area),
-        next_before=next_before(rows),
     )
 
 
@@ -123,11 +118,9 @@ async def save_role(request: Request) -> Response:
 
 @router.get("/audit", dependencies=[require(Area.audit, Level.read)])
 def list_audit(request: Request, before: int | None = None) -> Response:
-    rows = read(
-        request.app.state.engine,
-        lambda conn: audit.list_entries(conn, before=before, limit=PAGE),
+    return list_page(
+        request, "audit.html", lambda conn: audit.list_entries(conn, before=before, limit=PAGE)
     )
-    return render(request, "audit.html", rows=rows, next_before=next_before(rows))
 
 
 @router.get("/audit/verify", dependencies=[require(Area.audit, Level.read)])

@@ -10,7 +10,7 @@ HTMX request), every route declares its right with ``api.auth.require`` like the
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from scrip.api import errors as api_errors
@@ -158,6 +159,19 @@ def number(raw: str | None) -> int | None:
     if not text.isdigit():
         raise InvalidInput("a number was expected", code="invalid_input", value=text[:20])
     return int(text)
+
+
+def list_page(
+    request: Request, template: str, page_of: Callable[[Connection], list[Any]], **context: Any
+) -> Response:
+    """A screen whose main table is one keyset page (``page_of`` reads it)."""
+    rows = read(request.app.state.engine, page_of)
+    return render(request, template, rows=rows, next_before=next_before(rows), **context)
+
+
+def choices(request: Request, query: Callable[[Connection], list[Any]]) -> list[Any]:
+    """The options of a form's select (issuers, stores, types)."""
+    return read(request.app.state.engine, query)
 
 
 def next_before(rows: Sequence[Any], key: str = "id") -> int | None:

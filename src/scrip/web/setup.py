@@ -10,13 +10,12 @@ from fastapi.responses import Response
 from sqlalchemy import Connection
 
 from scrip.api.auth import require
-from scrip.api.deps import read
 from scrip.db import backoffice
 from scrip.db import templates as templates_db
 from scrip.domain.errors import Forbidden, NotFound
 from scrip.domain.rights import Area, Level, may_see_store
 from scrip.services import catalog, templates
-from scrip.web.screens import PAGE, next_before, redirect, render, screen_router
+from scrip.web.screens import PAGE, choices, list_page, redirect, render, screen_router
 
 router = screen_router()
 READ_SETTINGS = [require(Area.settings, Level.read)]
@@ -29,11 +28,11 @@ def _blank(value: str | None) -> str | None:
 
 @router.get("/issuers", dependencies=READ_SETTINGS)
 def issuers(request: Request, before: int | None = None) -> Response:
-    rows = read(
-        request.app.state.engine,
+    return list_page(
+        request,
+        "issuers.html",
         lambda conn: backoffice.list_issuers(conn, before=before, limit=PAGE),
     )
-    return render(request, "issuers.html", rows=rows, next_before=next_before(rows))
 
 
 @router.post("/issuers", dependencies=WRITE_SETTINGS)
@@ -60,13 +59,12 @@ def create_issuer(
 @router.get("/stores", dependencies=READ_SETTINGS)
 def stores(request: Request, before: int | None = None) -> Response:
     scope = request.state.principal.store_ids
-    engine = request.app.state.engine
-    rows = read(
-        engine,
+    return list_page(
+        request,
+        "stores.html",
         lambda conn: backoffice.list_stores(conn, store_ids=scope, before=before, limit=PAGE),
+        issuers=choices(request, backoffice.issuer_choices),
     )
-    issuers = read(engine, backoffice.issuer_choices)
-    return render(request, "stores.html", rows=rows, issuers=issuers, next_before=next_before(rows))
 
 
 @router.post("/stores", dependencies=WRITE_SETTINGS)
@@ -86,14 +84,11 @@ def create_store(
 @router.get("/registers", dependencies=READ_SETTINGS)
 def registers(request: Request, before: int | None = None) -> Response:
     scope = request.state.principal.store_ids
-    engine = request.app.state.engine
-    rows = read(
-        engine,
+    return list_page(
+        request,
+        "registers.html",
         lambda conn: backoffice.list_registers(conn, store_ids=scope, before=before, limit=PAGE),
-    )
-    stores = read(engine, lambda conn: backoffice.store_choices(conn, scope))
-    return render(
-        request, "registers.html", rows=rows, stores=stores, next_before=next_before(rows)
+        stores=choices(request, lambda conn: backoffice.store_choices(conn, scope)),
     )
 
 
@@ -117,18 +112,15 @@ def create_register(
 def types(
     request: Request, before: int | None = None, templates_before: int | None = None
 ) -> Response:
-    engine = request.app.state.engine
-    rows = read(engine, lambda conn: backoffice.list_types(conn, before=before, limit=PAGE))
-    code_templates = read(
-        engine, lambda conn: backoffice.list_templates(conn, before=templates_before, limit=PAGE)
-    )
-    return render(
+    return list_page(
         request,
         "types.html",
-        rows=rows,
-        next_before=next_before(rows),
-        templates=code_templates,
-        issuers=read(engine, backoffice.issuer_choices),
+        lambda conn: backoffice.list_types(conn, before=before, limit=PAGE),
+        templates=choices(
+            request,
+            lambda conn: backoffice.list_templates(conn, before=templates_before, limit=PAGE),
+        ),
+        issuers=choices(request, backoffice.issuer_choices),
     )
 
 
