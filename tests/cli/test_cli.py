@@ -282,3 +282,26 @@ def test_user_create_token_and_audit_verify(cli: Cli, cli_engine: Engine) -> Non
         conn.execute(text("UPDATE audit_log SET actor = 'someone' WHERE id = :i"), {"i": first})
     broken = cli("audit", "verify")
     assert broken.exit_code == 1 and f"broken at row {first}" in broken.output, broken.output
+
+
+def test_up_makes_a_first_admin_once_and_shows_the_same_login_again(
+    first_demo: tuple[Cli, Result], cli_engine: Engine, own_database: str
+) -> None:
+    from scrip import settings
+    from scrip.cli.main import _ensure_first_admin
+
+    cli = first_demo[0]
+    with cli_engine.begin() as conn:  # the module's other tests made users; start from none
+        conn.execute(text("DELETE FROM api_tokens; DELETE FROM user_sessions; DELETE FROM users"))
+    config = settings.Settings(
+        home=cli.home, database_url=own_database, host="127.0.0.1", port=0, workers=1,
+        pool_size=1, log_level="info",
+    )  # fmt: skip
+    first = _ensure_first_admin(config, own_database)
+    assert first[0] == "admin" and _ensure_first_admin(config, own_database) == first
+    with cli_engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM users WHERE username = 'admin'"))
+        assert crypto.verify_password(first[1], stored.scalar_one())
+        assert (
+            _count(cli_engine, "SELECT count(*) FROM audit_log WHERE action = 'first admin'") == 1
+        )

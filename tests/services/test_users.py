@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pyotp
 import pytest
 from sqlalchemy import Connection, text
@@ -71,3 +73,16 @@ def test_first_admin_only_when_there_are_no_users(conn: Connection) -> None:
     assert first is not None and first.username == "admin"
     users.log_in(conn, username="admin", password=first.password, otp=None, ip=None, now=now())
     assert users.ensure_first_admin(conn, now=now()) is None
+
+
+def test_guessing_locks_the_user_for_a_while(conn: Connection) -> None:
+    _, name, password = builders.user(conn)
+    at = now()
+    for _ in range(users.MAX_FAILED_LOGINS):
+        with pytest.raises(Unauthorized):
+            users.log_in(conn, username=name, password="wrong-guess", otp=None, ip=None, now=at)
+    with pytest.raises(Unauthorized) as locked:  # even the right password, while locked
+        users.log_in(conn, username=name, password=password, otp=None, ip=None, now=at)
+    assert locked.value.code == "login_failed"
+    later = at + users.LOCK_TIME + timedelta(seconds=1)
+    assert users.log_in(conn, username=name, password=password, otp=None, ip=None, now=later)

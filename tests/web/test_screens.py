@@ -62,6 +62,11 @@ def test_wrong_password_and_second_factor(
     browser = Browser(app_for())
     refused = browser.log_in(name, password + "x")
     assert refused.status_code == 200 and "wrong username, password or code" in refused.text
+    with engine.connect() as conn:  # the failure is counted although the login was refused
+        failed = conn.execute(
+            text("SELECT failed_logins FROM users WHERE id = :i"), {"i": user_id}
+        ).scalar_one()
+    assert failed == 1
     assert browser.log_in(name, password).status_code == 200  # no code: refused
     assert browser.log_in(name, password, otp=pyotp.TOTP(secret).now()).status_code == 303
 

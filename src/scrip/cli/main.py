@@ -22,7 +22,7 @@ from scrip.cli.lots import lot_app, secrets_app
 from scrip.cli.users import audit_app, user_app
 from scrip.db.engine import make_engine
 from scrip.jobs import worker as worker_jobs
-from scrip.services import catalog, demo, users
+from scrip.services import audit, catalog, demo, users
 from scrip.services.catalog import NewRegister
 
 app = typer.Typer(help="scrip: vouchers, gift cards and gift certificates.", no_args_is_help=True)
@@ -104,6 +104,11 @@ def _ensure_first_admin(config: settings.Settings, dsn: str) -> tuple[str, str]:
     try:
         with engine.begin() as conn:
             made = users.ensure_first_admin(conn, now=_now())
+            if made is not None:
+                entry = audit.Entry(
+                    actor="cli:scrip up", action="first admin", target="admin", outcome="ok"
+                )
+                audit.append(conn, entry, now=_now())
     finally:
         engine.dispose()
     if made is not None:

@@ -449,6 +449,9 @@ users = Table(
     Column("store_ids", ARRAY(BigInteger), nullable=True),
     Column("totp_secret", String(64), nullable=True),  # base32; NULL: no second factor
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    # Password guessing: after too many failures in a row the login is refused for a while.
+    Column("failed_logins", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
     _created_at(),
     Column("last_login_at", DateTime(timezone=True), nullable=True),
 )

@@ -20,13 +20,16 @@ class UserRow:
     store_ids: list[int] | None
     totp_secret: str | None
     active: bool
+    failed_logins: int
+    locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
 
 
 _SELECT = """
     SELECT u.id, u.username, u.password_hash, r.name AS role, r.grants, u.store_ids,
-           u.totp_secret, u.active, u.created_at, u.last_login_at
+           u.totp_secret, u.active, u.failed_logins, u.locked_until, u.created_at,
+           u.last_login_at
       FROM users u JOIN roles r ON r.id = u.role_id
 """
 

@@ -7,7 +7,9 @@ back-office request, which is not the POS hot path. API tokens work the same way
 tokens stored as hashes like register keys.
 
 Login refuses with one code (``login_failed``) whether the name, the password or the second
-factor was wrong, so the answer does not tell which usernames exist.
+factor was wrong, or the user is locked, so the answer does not tell which usernames exist.
+After ``MAX_FAILED_LOGINS`` failures in a row a user is locked for ``LOCK_TIME`` (S13: rate
+limits on guessing); the refusal raises after counting, and the entry point commits the count.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from scrip.domain.rights import Principal
 
 SESSION_TTL = timedelta(hours=12)
 MIN_PASSWORD = 10
+MAX_FAILED_LOGINS = 5
+LOCK_TIME = timedelta(minutes=15)
 
 
 def ensure_roles(conn: Connection) -> None:
@@ -135,7 +139,12 @@ def log_in(
     # The hash is checked even for an unknown name, so timing does not tell names apart.
     stored = user.password_hash if user is not None else _DUMMY_HASH
     password_ok = crypto.verify_password(password, stored)
-    if user is None or not password_ok or not user.active or not _second_factor(user, otp):
+    if user is None:
+        raise Unauthorized("wrong username, password or code", code="login_failed")
+    locked = user.locked_until is not None and user.locked_until > now
+    if locked or not password_ok or not user.active or not _second_factor(user, otp):
+        if not locked:
+            _count_failure(conn, user, now)
         raise Unauthorized("wrong username, password or code", code="login_failed")
     token, csrf = crypto.new_session_token(), secrets.token_urlsafe(32)
     users_db.insert_session(
@@ -147,8 +156,16 @@ def log_in(
         now=now,
         expires_at=now + SESSION_TTL,
     )
-    users_db.update_user(conn, user.id, last_login_at=now)
+    users_db.update_user(conn, user.id, last_login_at=now, failed_logins=0, locked_until=None)
     return Login(token, csrf, principal_of(user))
+
+
+def _count_failure(conn: Connection, user: UserRow, now: datetime) -> None:
+    failed = user.failed_logins + 1
+    if failed >= MAX_FAILED_LOGINS:
+        users_db.update_user(conn, user.id, failed_logins=0, locked_until=now + LOCK_TIME)
+    else:
+        users_db.update_user(conn, user.id, failed_logins=failed)
 
 
 _DUMMY_HASH = crypto.hash_password(secrets.token_urlsafe(16))

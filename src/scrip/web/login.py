@@ -48,14 +48,14 @@ def log_in(
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
         raise Forbidden("the login form is stale; reload it", code="csrf_invalid")
     ip = request.client.host if request.client else None
-    try:
-        with request.app.state.engine.begin() as conn:
+    with request.app.state.engine.begin() as conn:
+        try:
             login = users.log_in(
                 conn, username=username, password=password, otp=otp or None, ip=ip, now=now()
             )
-    except Unauthorized as refused:
-        request.state.audit = {"target": username[:64], "after": {"refused": refused.code}}
-        return login_form(request, error=refused.message)
+        except Unauthorized as refused:  # caught inside: the failure count commits
+            request.state.audit = {"target": username[:64], "after": {"refused": refused.code}}
+            return login_form(request, error=refused.message)
     request.state.principal = login.principal
     request.state.audit = {"target": login.principal.username}
     answer = redirect("/admin")

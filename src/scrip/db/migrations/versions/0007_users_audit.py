@@ -51,6 +51,8 @@ def upgrade() -> None:
         sa.Column("store_ids", postgresql.ARRAY(sa.BigInteger()), nullable=True),
         sa.Column("totp_secret", sa.String(length=64), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
+        sa.Column("failed_logins", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         _created_at(),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["role_id"], ["roles.id"], name=op.f("fk_users_role_id_roles")),
