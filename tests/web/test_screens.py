@@ -216,3 +216,19 @@ def _one(engine: Engine, sql: str, value: object) -> int | str:
             text(sql.replace(":l", ":p").replace(":i", ":p")), {"p": param}
         ).scalar_one()
     return found
+
+
+def test_users_screen_makes_and_revokes_api_tokens(
+    browser_as: Callable[..., Browser], engine: Engine, app_for: Callable[[], TestClient]
+) -> None:
+    with engine.begin() as conn:
+        user_id, _, _ = builders.user(conn, role="operator")
+    security = browser_as("security")
+    made = security.post(f"/admin/users/{user_id}/token")
+    token = re.search(r"sk_usr_[A-Za-z0-9_-]+", made.text)
+    assert token is not None
+    api = app_for()
+    headers = {"Authorization": f"Bearer {token.group(0)}"}
+    assert api.get("/v1/admin/lots/999999999", headers=headers).status_code == 404
+    assert security.post(f"/admin/users/{user_id}/tokens/revoke").status_code == 303
+    assert api.get("/v1/admin/lots/999999999", headers=headers).status_code == 401

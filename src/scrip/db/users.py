@@ -48,12 +48,20 @@ def find_user(conn: Connection, user_id: int) -> UserRow | None:
     return _user(row)
 
 
-def find_user_by_session(conn: Connection, token_hash: str, now: datetime) -> UserRow | None:
-    sql = _SELECT + (
+def find_user_by_session(
+    conn: Connection, token_hash: str, now: datetime
+) -> tuple[UserRow, str] | None:
+    """The user behind a live session and the session's CSRF token, in one query."""
+    sql = _SELECT.replace("SELECT u.id", "SELECT s.csrf_token, u.id") + (
         " JOIN user_sessions s ON s.user_id = u.id"
         " WHERE s.token_hash = :h AND s.expires_at > :now AND u.active"
     )
-    return _user(conn.execute(text(sql), {"h": token_hash, "now": now}).mappings().first())
+    row = conn.execute(text(sql), {"h": token_hash, "now": now}).mappings().first()
+    if row is None:
+        return None
+    values = dict(row)
+    csrf = values.pop("csrf_token")
+    return UserRow(**values), csrf
 
 
 def find_user_by_token(conn: Connection, token_hash: str) -> UserRow | None:
@@ -126,12 +134,6 @@ def insert_session(
     )
 
 
-def find_session_csrf(conn: Connection, token_hash: str) -> str | None:
-    sql = text("SELECT csrf_token FROM user_sessions WHERE token_hash = :h")
-    found: str | None = conn.execute(sql, {"h": token_hash}).scalar_one_or_none()
-    return found
-
-
 def delete_sessions(
     conn: Connection, *, token_hash: str | None = None, user_id: int | None = None
 ) -> None:
@@ -168,3 +170,8 @@ def insert_user(
     )
     params = {"n": username, "p": password_hash, "r": role_id, "s": store_ids, "at": created_at}
     return int(conn.execute(sql, params).scalar_one())
+
+
+def revoke_tokens(conn: Connection, *, user_id: int, now: datetime) -> int:
+    sql = text("UPDATE api_tokens SET revoked_at = :now WHERE user_id = :u AND revoked_at IS NULL")
+    return int(conn.execute(sql, {"u": user_id, "now": now}).rowcount)

@@ -188,11 +188,10 @@ class Session:
 
 
 def find_session(conn: Connection, *, session_token: str, now: datetime) -> Session | None:
-    token_hash = crypto.hash_api_key(session_token)
-    user = users_db.find_user_by_session(conn, token_hash, now)
-    csrf = users_db.find_session_csrf(conn, token_hash)
-    if user is None or csrf is None:
+    found = users_db.find_user_by_session(conn, crypto.hash_api_key(session_token), now)
+    if found is None:
         return None
+    user, csrf = found
     return Session(principal_of(user), csrf)
 
 
@@ -213,6 +212,12 @@ def create_token(conn: Connection, *, user_id: int, name: str) -> str:
         name=name[:200] or "token",
     )
     return token
+
+
+def revoke_tokens(conn: Connection, *, user_id: int, now: datetime) -> int:
+    """End every API token of the user at once; returns how many were live."""
+    get_user(conn, user_id)
+    return users_db.revoke_tokens(conn, user_id=user_id, now=now)
 
 
 def enable_totp(conn: Connection, *, user_id: int) -> str:

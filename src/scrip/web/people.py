@@ -93,6 +93,14 @@ def create_token(request: Request, user_id: int) -> Response:
     return render(request, "shown_once.html", what="API token", value=token)
 
 
+@router.post("/users/{user_id}/tokens/revoke", dependencies=WRITE_USERS)
+def revoke_tokens(request: Request, user_id: int) -> Response:
+    with request.app.state.engine.begin() as conn:
+        revoked = users.revoke_tokens(conn, user_id=user_id, now=now())
+    request.state.audit = {"target": f"user {user_id}", "after": {"tokens_revoked": revoked}}
+    return redirect("/admin/users")
+
+
 @router.post("/users/{user_id}/totp", dependencies=WRITE_USERS)
 def enable_totp(request: Request, user_id: int) -> Response:
     with request.app.state.engine.begin() as conn:
