@@ -274,6 +274,8 @@ def test_user_create_token_and_audit_verify(cli: Cli, cli_engine: Engine) -> Non
     token = cli("user", "token", "carla")
     assert token.exit_code == 0 and "sk_usr_" in token.output
     assert cli("user", "token", "nobody").exit_code == 2
+    totp = cli("user", "totp", "carla")
+    assert totp.exit_code == 0 and "otpauth://totp/scrip:carla" in totp.output, totp.output
     verified = cli("audit", "verify")
     assert verified.exit_code == 0 and "intact" in verified.output, verified.output
     with cli_engine.begin() as conn:  # a superuser rewrites history

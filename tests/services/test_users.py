@@ -8,7 +8,8 @@ import pyotp
 import pytest
 from sqlalchemy import Connection, text
 
-from scrip.domain.errors import Conflict, InvalidInput, Unauthorized
+from scrip import crypto
+from scrip.domain.errors import Busy, Conflict, InvalidInput, Unauthorized
 from scrip.services import users
 from tests import builders
 from tests.builders import now
@@ -41,15 +42,24 @@ def test_wrong_name_or_password_is_one_answer(conn: Connection, wrong: str) -> N
     assert refused.value.code == "login_failed"
 
 
-def test_second_factor_is_needed_once_enabled(conn: Connection) -> None:
+def test_second_factor_is_needed_once_enabled_and_sealed_at_rest(conn: Connection) -> None:
+    ring = crypto.parse_keyring(f"k1:{crypto.new_secret_key()}")
     user_id, name, password = builders.user(conn)
-    uri = users.enable_totp(conn, user_id=user_id)
+    uri = users.enable_totp(conn, user_id=user_id, keyring=ring)
     secret = pyotp.parse_uri(uri).secret
+    stored = conn.execute(text("SELECT totp_sealed FROM users WHERE id = :i"), {"i": user_id})
+    assert secret not in stored.scalar_one()
     for otp in (None, "000000"):
         with pytest.raises(Unauthorized):
-            users.log_in(conn, username=name, password=password, otp=otp, ip=None, now=now())
+            users.log_in(
+                conn, username=name, password=password, otp=otp, ip=None, now=now(), keyring=ring
+            )
     code = pyotp.TOTP(secret).now()
-    assert users.log_in(conn, username=name, password=password, otp=code, ip=None, now=now())
+    with pytest.raises(Busy):  # the vault's keys are needed to check the code
+        users.log_in(conn, username=name, password=password, otp=code, ip=None, now=now())
+    assert users.log_in(
+        conn, username=name, password=password, otp=code, ip=None, now=now(), keyring=ring
+    )
 
 
 def test_changing_a_role_ends_the_users_sessions(conn: Connection) -> None:

@@ -51,12 +51,18 @@ class Browser:
 
 
 @pytest.fixture
-def app_for(engine: Engine) -> Iterator[Callable[[], TestClient]]:
-    ring = crypto.parse_keyring(f"k1:{crypto.new_secret_key()}")
+def keyring() -> crypto.Keyring:
+    return crypto.parse_keyring(f"k1:{crypto.new_secret_key()}")
+
+
+@pytest.fixture
+def app_for(engine: Engine, keyring: crypto.Keyring) -> Iterator[Callable[[], TestClient]]:
     clients: list[TestClient] = []
 
     def make() -> TestClient:
-        client = TestClient(create_app(engine=engine, keyring=ring), raise_server_exceptions=False)
+        client = TestClient(
+            create_app(engine=engine, keyring=keyring), raise_server_exceptions=False
+        )
         clients.append(client.__enter__())
         return client
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from scrip import crypto
 from scrip.services import catalog, users
 from tests import builders
 from tests.builders import World
@@ -54,11 +55,12 @@ def test_every_screen_renders_for_an_administrator(browser_as: Callable[..., Bro
 
 
 def test_wrong_password_and_second_factor(
-    engine: Engine, app_for: Callable[[], TestClient]
+    engine: Engine, app_for: Callable[[], TestClient], keyring: crypto.Keyring
 ) -> None:
     with engine.begin() as conn:
         user_id, name, password = builders.user(conn)
-        secret = pyotp.parse_uri(users.enable_totp(conn, user_id=user_id)).secret
+        uri = users.enable_totp(conn, user_id=user_id, keyring=keyring)
+    secret = pyotp.parse_uri(uri).secret
     browser = Browser(app_for())
     refused = browser.log_in(name, password + "x")
     assert refused.status_code == 200 and "wrong username, password or code" in refused.text

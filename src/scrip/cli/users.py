@@ -87,7 +87,8 @@ def user_totp(username: str) -> None:
     """Turn on the second factor: prints the otpauth:// URI to scan, once."""
     engine = _engine()
     with refusing(engine), engine.begin() as conn:
-        uri = users.enable_totp(conn, user_id=_user_id(conn, username))
+        keyring = settings.keyring(settings.load())
+        uri = users.enable_totp(conn, user_id=_user_id(conn, username), keyring=keyring)
         _audit(conn, "cli user totp", username, {})
     out.print(f"scan into an authenticator app: {uri}")
 

@@ -447,7 +447,8 @@ users = Table(
     Column("password_hash", Text, nullable=False),  # argon2id
     Column("role_id", ForeignKey("roles.id"), nullable=False),
     Column("store_ids", ARRAY(BigInteger), nullable=True),
-    Column("totp_secret", String(64), nullable=True),  # base32; NULL: no second factor
+    # The TOTP secret sealed by the vault (``key_id:base64``); NULL: no second factor.
+    Column("totp_sealed", Text, nullable=True),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     # Password guessing: after too many failures in a row the login is refused for a while.
     Column("failed_logins", Integer, nullable=False, server_default=text("0")),

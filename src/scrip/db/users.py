@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ class UserRow:
     role: str
     grants: dict[str, str]
     store_ids: list[int] | None
-    totp_secret: str | None
+    totp_sealed: str | None = field(repr=False)
     active: bool
     failed_logins: int
     locked_until: datetime | None
@@ -28,7 +28,7 @@ class UserRow:
 
 _SELECT = """
     SELECT u.id, u.username, u.password_hash, r.name AS role, r.grants, u.store_ids,
-           u.totp_secret, u.active, u.failed_logins, u.locked_until, u.created_at,
+           u.totp_sealed, u.active, u.failed_logins, u.locked_until, u.created_at,
            u.last_login_at
       FROM users u JOIN roles r ON r.id = u.role_id
 """

@@ -14,6 +14,7 @@ limits on guessing); the refusal raises after counting, and the entry point comm
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from scrip import crypto
 from scrip.db import users as users_db
 from scrip.db.users import UserRow
 from scrip.domain import rights
-from scrip.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from scrip.domain.errors import Busy, Conflict, InvalidInput, NotFound, Unauthorized
 from scrip.domain.rights import Principal
 
 SESSION_TTL = timedelta(hours=12)
@@ -134,6 +135,7 @@ def log_in(
     otp: str | None,
     ip: str | None,
     now: datetime,
+    keyring: crypto.Keyring | None = None,
 ) -> Login:
     user = users_db.find_user_by_name(conn, username)
     # The hash is checked even for an unknown name, so timing does not tell names apart.
@@ -142,7 +144,7 @@ def log_in(
     if user is None:
         raise Unauthorized("wrong username, password or code", code="login_failed")
     locked = user.locked_until is not None and user.locked_until > now
-    if locked or not password_ok or not user.active or not _second_factor(user, otp):
+    if locked or not password_ok or not user.active or not _second_factor(user, otp, keyring):
         if not locked:
             _count_failure(conn, user, now)
         raise Unauthorized("wrong username, password or code", code="login_failed")
@@ -171,10 +173,32 @@ def _count_failure(conn: Connection, user: UserRow, now: datetime) -> None:
 _DUMMY_HASH = crypto.hash_password(secrets.token_urlsafe(16))
 
 
-def _second_factor(user: UserRow, otp: str | None) -> bool:
-    if user.totp_secret is None:
+def _second_factor(user: UserRow, otp: str | None, keyring: crypto.Keyring | None) -> bool:
+    if user.totp_sealed is None:
         return True
-    return otp is not None and pyotp.TOTP(user.totp_secret).verify(otp.strip(), valid_window=1)
+    if keyring is None:
+        raise Busy("the secret vault has no keys configured", code="vault_not_configured")
+    secret = _open_totp(user.id, user.totp_sealed, keyring)
+    return otp is not None and pyotp.TOTP(secret).verify(otp.strip(), valid_window=1)
+
+
+# The TOTP secret is sealed by the secret vault (AES-GCM bound to the user id), so a copy of the
+# users table does not hand out second factors. Rotation keeps old key ids readable.
+
+
+def _totp_aad(user_id: int) -> bytes:
+    return b"scrip-user-totp:%d" % user_id
+
+
+def _seal_totp(user_id: int, secret: str, keyring: crypto.Keyring) -> str:
+    sealed = crypto.seal(keyring.current, secret.encode(), _totp_aad(user_id))
+    return f"{keyring.current_id}:{base64.b64encode(sealed).decode()}"
+
+
+def _open_totp(user_id: int, stored: str, keyring: crypto.Keyring) -> str:
+    key_id, _, sealed = stored.partition(":")
+    raw = base64.b64decode(sealed)
+    return crypto.decrypt_secret(raw, keyring.key(key_id), aad=_totp_aad(user_id))
 
 
 def log_out(conn: Connection, *, session_token: str) -> None:
@@ -220,11 +244,12 @@ def revoke_tokens(conn: Connection, *, user_id: int, now: datetime) -> int:
     return users_db.revoke_tokens(conn, user_id=user_id, now=now)
 
 
-def enable_totp(conn: Connection, *, user_id: int) -> str:
-    """Give the user a fresh TOTP secret and return its otpauth:// URI, shown once."""
+def enable_totp(conn: Connection, *, user_id: int, keyring: crypto.Keyring) -> str:
+    """Give the user a fresh TOTP secret (sealed at rest) and return its otpauth:// URI,
+    shown once."""
     user = get_user(conn, user_id)
     secret = pyotp.random_base32()
-    users_db.update_user(conn, user_id, totp_secret=secret)
+    users_db.update_user(conn, user_id, totp_sealed=_seal_totp(user_id, secret, keyring))
     return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="scrip")
 
 

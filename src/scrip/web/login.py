@@ -51,7 +51,13 @@ def log_in(
     with request.app.state.engine.begin() as conn:
         try:
             login = users.log_in(
-                conn, username=username, password=password, otp=otp or None, ip=ip, now=now()
+                conn,
+                username=username,
+                password=password,
+                otp=otp or None,
+                ip=ip,
+                now=now(),
+                keyring=request.app.state.keyring,
             )
         except Unauthorized as refused:  # caught inside: the failure count commits
             request.state.audit = {"target": username[:64], "after": {"refused": refused.code}}

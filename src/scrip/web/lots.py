@@ -14,7 +14,7 @@ from scrip.db import backoffice
 from scrip.db import bulk_operations as bulk_db
 from scrip.db import lots as lots_db
 from scrip.domain.bulk import Selection
-from scrip.domain.errors import Busy, InvalidInput, NotFound
+from scrip.domain.errors import InvalidInput, NotFound
 from scrip.domain.rights import Area, Level
 from scrip.services import bulk_operations, lots
 from scrip.web.screens import (
@@ -26,6 +26,7 @@ from scrip.web.screens import (
     redirect,
     render,
     screen_router,
+    vault,
 )
 
 router = screen_router()
@@ -52,9 +53,7 @@ def create_lot(
     face_value_minor: Annotated[int | None, Form()] = None,
     campaign: Annotated[str | None, Form()] = None,
 ) -> Response:
-    keyring = request.app.state.keyring
-    if keyring is None:
-        raise Busy("the secret vault has no keys configured", code="vault_not_configured")
+    keyring = vault(request)
     engine = request.app.state.engine
     with engine.begin() as conn:
         found = lots_db.find_type(conn, type_id)

@@ -15,7 +15,16 @@ from scrip.db import users as users_db
 from scrip.domain import rights
 from scrip.domain.rights import Area, Level
 from scrip.services import audit, users
-from scrip.web.screens import PAGE, choices, list_page, now, redirect, render, screen_router
+from scrip.web.screens import (
+    PAGE,
+    choices,
+    list_page,
+    now,
+    redirect,
+    render,
+    screen_router,
+    vault,
+)
 
 router = screen_router()
 WRITE_USERS = [require(Area.users, Level.write)]
@@ -104,7 +113,7 @@ def revoke_tokens(request: Request, user_id: int) -> Response:
 @router.post("/users/{user_id}/totp", dependencies=WRITE_USERS)
 def enable_totp(request: Request, user_id: int) -> Response:
     with request.app.state.engine.begin() as conn:
-        uri = users.enable_totp(conn, user_id=user_id)
+        uri = users.enable_totp(conn, user_id=user_id, keyring=vault(request))
     request.state.audit = {"target": f"user {user_id}"}
     return render(request, "shown_once.html", what="authenticator URI", value=uri)
 

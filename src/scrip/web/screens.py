@@ -28,8 +28,9 @@ from scrip.api import errors as api_errors
 from scrip.api.audit import MUTATING, AuditedRoute
 from scrip.api.auth import check_declared
 from scrip.api.deps import read
+from scrip.crypto import Keyring
 from scrip.domain import rights
-from scrip.domain.errors import Forbidden, InvalidInput, ScripError
+from scrip.domain.errors import Busy, Forbidden, InvalidInput, ScripError
 from scrip.domain.money import CURRENCY_EXPONENTS, Money
 from scrip.domain.rights import Area, Level, Principal, Right
 from scrip.services import users
@@ -145,6 +146,14 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         },
         status_code=status_code,
     )
+
+
+def vault(request: Request) -> Keyring:
+    """The secret vault's keys, or a refusal when none are configured."""
+    found: Keyring | None = request.app.state.keyring
+    if found is None:
+        raise Busy("the secret vault has no keys configured", code="vault_not_configured")
+    return found
 
 
 def redirect(url: str) -> RedirectResponse:

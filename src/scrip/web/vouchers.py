@@ -18,11 +18,20 @@ from scrip.api.deps import read
 from scrip.db import backoffice
 from scrip.db import history as history_db
 from scrip.db import vouchers as vouchers_db
-from scrip.domain.errors import Busy, Forbidden, NotFound, ScripError
+from scrip.domain.errors import Forbidden, NotFound, ScripError
 from scrip.domain.rights import Area, Level, may_see_store
 from scrip.services import secrets
 from scrip.services.secrets import SecretRefused
-from scrip.web.screens import PAGE, may, next_before, now, number, render, screen_router
+from scrip.web.screens import (
+    PAGE,
+    may,
+    next_before,
+    now,
+    number,
+    render,
+    screen_router,
+    vault,
+)
 
 router = screen_router()
 READ = [require(Area.vouchers, Level.read)]
@@ -97,9 +106,7 @@ def show(request: Request, voucher_id: int) -> Response:
 def retrieve_secret(
     request: Request, voucher_id: int, reason: Annotated[str, Form()] = ""
 ) -> Response:
-    keyring = request.app.state.keyring
-    if keyring is None:
-        raise Busy("the secret vault has no keys configured", code="vault_not_configured")
+    keyring = vault(request)
     principal = request.state.principal
     engine = request.app.state.engine
     request.state.audit = {"target": f"voucher {voucher_id}", "after": {"reason": reason}}

@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.Text(), nullable=False),
         sa.Column("role_id", sa.BigInteger(), nullable=False),
         sa.Column("store_ids", postgresql.ARRAY(sa.BigInteger()), nullable=True),
-        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_sealed", sa.Text(), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("failed_logins", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
