@@ -186,6 +186,8 @@ def test_register_key_is_shown_once_and_only_its_hash_is_kept(
     answer = admin.post("/admin/registers", {"store_id": shop.store_id, "serial_number": "WEB-1"})
     key = re.search(r"sk_reg_[A-Za-z0-9_-]+", answer.text)
     assert key is not None
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-frame-options"] == "DENY"
     listed = admin.get("/admin/registers")
     assert key.group(0) not in listed.text
     with engine.connect() as conn:

@@ -125,6 +125,17 @@ def may(principal: Principal, area: Area, level: Level = Level.read) -> bool:
     return rights.allows(principal.grants, (Right(area, level),))
 
 
+# Every screen: never framed by another site (clickjacking), never kept by a cache (passwords,
+# keys and secret numbers are shown once in a page), no referrer leaving with a voucher code.
+SCREEN_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     principal: Principal | None = getattr(request.state, "principal", None)
     nav = [
@@ -145,6 +156,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
             **context,
         },
         status_code=status_code,
+        headers=SCREEN_HEADERS,
     )
 
 
