@@ -137,3 +137,23 @@ def card_from_activation(conn: Connection, w: World, *, days: int = 30) -> str:
         validity_days=days,
     )
     return code
+
+
+def user(conn: Connection, *, role: str = "admin", **options: Any) -> tuple[int, str, str]:
+    """A back-office user of ``role`` with a fresh name: ``(id, username, password)``."""
+    from scrip.services import users
+
+    username = f"u{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(12)
+    user_id = users.create_user(
+        conn, username=username, password=password, role=role, now=now(), **options
+    )
+    return user_id, username, password
+
+
+def api_token(conn: Connection, *, role: str = "admin") -> str:
+    """An API token of a fresh user of ``role``."""
+    from scrip.services import users
+
+    user_id, _, _ = user(conn, role=role)
+    return users.create_token(conn, user_id=user_id, name="test")

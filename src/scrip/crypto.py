@@ -3,7 +3,9 @@
 API keys are 256-bit random strings, so one SHA-256 is enough to make the stored column
 useless to a thief. PINs have little entropy; they are salted and stretched with scrypt and
 additionally protected by the wrong-PIN lock. Secret numbers that entitled users may read
-back live in the vault: AES-256-GCM with a key id (see the vault section below).
+back live in the vault: AES-256-GCM with a key id (see the vault section below). Back-office
+passwords are argon2id; user session and API tokens are random and stored as SHA-256; the
+audit trail's rows are chained by SHA-256 (the last two sections).
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -145,3 +150,42 @@ def decrypt_secret(sealed: bytes, key: bytes, *, aad: bytes) -> str:
         return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad).decode()
     except InvalidTag:
         raise SecretDecryptError("the secret does not decrypt with this key and voucher") from None
+
+
+# --- back-office users -------------------------------------------------------------------
+# Passwords are argon2id (argon2-cffi's defaults, RFC 9106's second recommendation). Session
+# and API tokens are 256-bit random strings stored as SHA-256, like register keys.
+
+USER_TOKEN_PREFIX = "sk_usr_"
+_PASSWORDS = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _PASSWORDS.hash(password)
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        return _PASSWORDS.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def new_user_token() -> str:
+    return USER_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+# --- audit chain -------------------------------------------------------------------------
+# Each audit row's hash covers the previous row's hash and its own canonical JSON, so changing,
+# removing or reordering any row breaks every link from there on.
+
+AUDIT_GENESIS = "0" * 64
+
+
+def audit_hash(prev_hash: str, content: Mapping[str, object]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical.encode()).hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from scrip import __version__
+from scrip import __version__, web
 from scrip.api import admin, admin_secrets, admin_types, errors, pos
 from scrip.api.deps import KnownRegisters
 from scrip.crypto import Keyring
@@ -34,6 +34,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(admin_types.router)
     app.include_router(admin_secrets.router)
+    web.install(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -5,7 +5,8 @@ Secret vault keys: ``SCRIP_SECRET_KEYS="k1:<base64 of 32 bytes>,k2:<…>"`` and
 Without ``SCRIP_SECRET_KEYS`` (``make run``, tests) a development key is generated once into
 ``$SCRIP_HOME/secret-keys`` (mode 600) and used from there: fine for a demo, never for
 production, where keys come from the environment (or a secret manager filling it).
-``SCRIP_ADMIN_TOKEN`` is the Bearer token of the admin API (until users and rights exist).
+``SCRIP_ADMIN_TOKEN``, when set, is a break-glass Bearer token of the admin API acting as a full
+administrator (users hold their own API tokens; see ``api.auth``).
 """
 
 from __future__ import annotations

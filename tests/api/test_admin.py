@@ -1,4 +1,4 @@
-"""The admin API: start a lot and watch it finish; no token, no entry."""
+"""The admin API: start a lot and watch it finish; no token, no entry; the break-glass token."""
 
 from __future__ import annotations
 
@@ -10,17 +10,26 @@ from sqlalchemy import Engine, text
 
 from scrip import crypto
 from scrip.server import create_app
+from scrip.services import users
+from tests import builders
 from tests.builders import World
 
-TOKEN = "admin-test-token"
+BREAK_GLASS = "admin-test-token"
 
 
 @pytest.fixture
 def admin(engine: Engine, ledger_holds: None) -> Iterator[TestClient]:
     ring = crypto.parse_keyring(f"k1:{crypto.new_secret_key()}")
-    app = create_app(engine=engine, keyring=ring, admin_token=TOKEN)
+    app = create_app(engine=engine, keyring=ring, admin_token=BREAK_GLASS)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def token(engine: Engine) -> str:
+    """An administrator's API token."""
+    with engine.begin() as conn:
+        return builders.api_token(conn, role="admin")
 
 
 def _issuer_code(engine: Engine, shop: World) -> str:
@@ -32,10 +41,10 @@ def _issuer_code(engine: Engine, shop: World) -> str:
 
 
 def test_lot_is_generated_and_shows_progress(
-    admin: TestClient, engine: Engine, shop: World
+    admin: TestClient, engine: Engine, shop: World, token: str
 ) -> None:
     body = {"issuer": _issuer_code(engine, shop), "type_code": "cert", "count": 120}
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {token}"}
     created = admin.post("/v1/admin/lots", json=body, headers=headers)
     assert created.status_code == 202, created.text
     lot_id = created.json()["id"]
@@ -45,22 +54,48 @@ def test_lot_is_generated_and_shows_progress(
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
-def test_admin_needs_the_token(admin: TestClient, headers: dict[str, str]) -> None:
+def test_admin_needs_a_token(admin: TestClient, headers: dict[str, str]) -> None:
     answer = admin.get("/v1/admin/lots/1", headers=headers)
     assert answer.status_code == 401
-    assert answer.json()["error"]["code"] == "admin_token_invalid"
+    assert answer.json()["error"]["code"] == "api_token_invalid"
 
 
-def test_unknown_lot_is_404_in_the_envelope(admin: TestClient) -> None:
-    answer = admin.get("/v1/admin/lots/999999999", headers={"Authorization": f"Bearer {TOKEN}"})
+def test_the_deployment_token_acts_as_a_full_administrator(
+    admin: TestClient, engine: Engine, shop: World
+) -> None:
+    body = {"issuer": _issuer_code(engine, shop), "type_code": "cert", "count": 2}
+    created = admin.post(
+        "/v1/admin/lots", json=body, headers={"Authorization": f"Bearer {BREAK_GLASS}"}
+    )
+    assert created.status_code == 202, created.text
+    with engine.connect() as conn:
+        by = conn.execute(
+            text("SELECT created_by FROM lots WHERE id = :i"), {"i": created.json()["id"]}
+        ).scalar_one()
+    assert by == "admin-token"
+
+
+def test_a_revoked_or_disabled_user_token_stops_working(admin: TestClient, engine: Engine) -> None:
+    with engine.begin() as conn:
+        user_id, _, _ = builders.user(conn, role="admin")
+        token = users.create_token(conn, user_id=user_id, name="t")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert admin.get("/v1/admin/lots/999999999", headers=headers).status_code == 404
+    with engine.begin() as conn:
+        users.change_user(conn, user_id=user_id, active=False)
+    assert admin.get("/v1/admin/lots/999999999", headers=headers).status_code == 401
+
+
+def test_unknown_lot_is_404_in_the_envelope(admin: TestClient, token: str) -> None:
+    answer = admin.get("/v1/admin/lots/999999999", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "lot_not_found"
 
 
 def test_bulk_operation_runs_and_reports_refusals(
-    admin: TestClient, engine: Engine, shop: World
+    admin: TestClient, engine: Engine, shop: World, token: str
 ) -> None:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {token}"}
     issuer = _issuer_code(engine, shop)
     lot = admin.post(
         "/v1/admin/lots",
@@ -87,9 +122,9 @@ def test_bulk_operation_runs_and_reports_refusals(
 
 
 def test_bulk_operation_requests_are_checked(
-    admin: TestClient, engine: Engine, shop: World
+    admin: TestClient, engine: Engine, shop: World, token: str
 ) -> None:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {token}"}
     body = {"issuer": _issuer_code(engine, shop), "action": "cancel", "type_code": "card"}
     refused = admin.post("/v1/admin/bulk-operations", json=body, headers=headers)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "reason_required"
@@ -98,8 +133,10 @@ def test_bulk_operation_requests_are_checked(
     assert missing.json()["error"]["code"] == "bulk_operation_not_found"
 
 
-def test_bulk_edits_through_the_admin_api(admin: TestClient, engine: Engine, shop: World) -> None:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+def test_bulk_edits_through_the_admin_api(
+    admin: TestClient, engine: Engine, shop: World, token: str
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
     issuer = _issuer_code(engine, shop)
     lot = admin.post(
         "/v1/admin/lots",
@@ -134,3 +171,35 @@ def test_bulk_edits_through_the_admin_api(admin: TestClient, engine: Engine, sho
     refused = admin.post("/v1/admin/bulk-operations", json=naive, headers=headers)
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "invalid_changes"
+
+
+def _last_audit(engine: Engine, actor: str) -> dict[str, object]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT * FROM audit_log WHERE actor = :a ORDER BY id DESC LIMIT 1"), {"a": actor}
+        ).mappings()
+        return dict(row.one())
+
+
+def test_every_mutating_call_is_audited_refusals_included(
+    admin: TestClient, engine: Engine, shop: World
+) -> None:
+    with engine.begin() as conn:
+        marketer_id, marketer, _ = builders.user(conn, role="marketer")
+        marketer_token = users.create_token(conn, user_id=marketer_id, name="t")
+        viewer_id, viewer, _ = builders.user(conn, role="viewer")
+        viewer_token = users.create_token(conn, user_id=viewer_id, name="t")
+    body = {"issuer": _issuer_code(engine, shop), "type_code": "cert", "count": 3}
+    for token in (marketer_token, viewer_token):
+        admin.post("/v1/admin/lots", json=body, headers={"Authorization": f"Bearer {token}"})
+    done = _last_audit(engine, marketer)
+    assert (done["action"], done["outcome"], done["user_id"]) == (
+        "POST /v1/admin/lots",
+        "202",
+        marketer_id,
+    )
+    assert done["after"] == body and done["ip"] == "testclient"
+    refused = _last_audit(engine, viewer)
+    assert refused["outcome"] == "right_missing"
+    admin.get("/v1/admin/lots/1", headers={"Authorization": f"Bearer {viewer_token}"})
+    assert _last_audit(engine, viewer)["id"] == refused["id"]  # reads are not audited

@@ -1,5 +1,6 @@
-"""Secret retrieval over the admin API: the secret for the admin with a reason, every attempt
-in the voucher's history with the user, refused ones committed too; no token, no entry."""
+"""Secret retrieval over the admin API: the secret for a user with the ``secrets`` right and a
+reason, every attempt in the voucher's history with the user, refused ones (no reason, no right)
+committed too; no token, no entry."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from scrip.domain import rights
 from scrip.services import secrets
-from tests.api.test_admin import TOKEN, _issuer_code, admin  # noqa: F401
+from tests import builders
+from tests.api.test_admin import BREAK_GLASS as TOKEN
+from tests.api.test_admin import _issuer_code, admin  # noqa: F401
 from tests.builders import World
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -51,25 +55,43 @@ def test_secret_retrieval_is_audited_and_refused_without_a_reason(
             text("SELECT code FROM vouchers WHERE lot_id = :l ORDER BY id LIMIT 1"),
             {"l": lot["id"]},
         ).scalar_one()
+    with engine.begin() as conn:
+        officer = builders.api_token(conn, role="security")
+        operator = builders.api_token(conn, role="operator")
     path = f"/v1/admin/vouchers/{code}/secret"
-    asked = {"issuer": issuer, "reason": "card holder lost the scratch field", "user": "eve"}
-    got = admin.post(path, json=asked, headers=HEADERS)
+    asked = {"issuer": issuer, "reason": "card holder lost the scratch field"}
+    got = admin.post(path, json=asked, headers={"Authorization": f"Bearer {officer}"})
     assert got.status_code == 200, got.text
     secret = got.json()["secret"]
     assert len(secret) == 6 and secret.isdigit()
     assert got.headers["cache-control"] == "no-store"
-    no_reason = admin.post(path, json={"issuer": issuer, "user": "eve"}, headers=HEADERS)
+    no_reason = admin.post(
+        path, json={"issuer": issuer}, headers={"Authorization": f"Bearer {officer}"}
+    )
     assert (no_reason.status_code, no_reason.json()["error"]["code"]) == (422, "reason_required")
-    no_token = admin.post(path, json=asked)
-    assert no_token.status_code == 401
+    no_right = admin.post(path, json=asked, headers={"Authorization": f"Bearer {operator}"})
+    assert (no_right.status_code, no_right.json()["error"]["code"]) == (
+        403,
+        "secret_access_denied",
+    )
+    assert admin.post(path, json=asked).status_code == 401
     rows = _history(engine, code)
-    assert [(kind, details["user"], op) for kind, details, op in rows] == [
-        ("secret.retrieved", "eve", "eve"),
-        ("secret.retrieval_refused", "eve", "eve"),
+    users = [op for _, _, op in rows]
+    assert [kind for kind, _, _ in rows] == [
+        "secret.retrieved",
+        "secret.retrieval_refused",
+        "secret.retrieval_refused",
     ]
-    assert secret not in str(rows) and secret not in no_reason.text
+    assert users[0] == users[1] != users[2]  # the officer twice, then the operator
+    assert secret not in str(rows) and secret not in no_reason.text + no_right.text
 
 
-def test_only_the_admin_is_entitled_today() -> None:
-    assert secrets.entitled(secrets.ADMIN)
-    assert not secrets.entitled("cashier")
+def test_the_secrets_right_decides_who_is_entitled() -> None:
+    def principal(role: str) -> rights.Principal:
+        return rights.Principal(
+            user_id=1, username=role, role=role, grants=rights.BUILTIN_ROLES[role]
+        )
+
+    assert secrets.entitled(principal("security")) and secrets.entitled(principal("admin"))
+    assert not secrets.entitled(principal("operator"))
+    assert not secrets.entitled(principal("viewer"))

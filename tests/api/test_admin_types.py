@@ -8,7 +8,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.api.test_admin import TOKEN, _issuer_code, admin  # noqa: F401
+from tests.api.test_admin import BREAK_GLASS as TOKEN
+from tests.api.test_admin import _issuer_code, admin  # noqa: F401
 from tests.builders import World
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}

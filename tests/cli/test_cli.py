@@ -320,3 +320,49 @@ def _a_sealed_code(engine: Engine) -> str:
                 )
             ).scalar_one()
         )
+
+
+def test_user_create_token_and_audit_verify(cli: Cli, cli_engine: Engine) -> None:
+    made = cli("user", "create", "carla", "--role", "finance")
+    assert made.exit_code == 0, made.output
+    password = re.search(r"password: (\S+)", made.output)
+    assert password is not None
+    with cli_engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM users WHERE username = 'carla'"))
+        assert crypto.verify_password(password.group(1), stored.scalar_one())
+    token = cli("user", "token", "carla")
+    assert token.exit_code == 0 and "sk_usr_" in token.output
+    assert cli("user", "token", "nobody").exit_code == 2
+    totp = cli("user", "totp", "carla")
+    assert totp.exit_code == 0 and "otpauth://totp/scrip:carla" in totp.output, totp.output
+    verified = cli("audit", "verify")
+    assert verified.exit_code == 0 and "intact" in verified.output, verified.output
+    with cli_engine.begin() as conn:  # a superuser rewrites history
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        first = conn.execute(text("SELECT min(id) FROM audit_log")).scalar_one()
+        conn.execute(text("UPDATE audit_log SET actor = 'someone' WHERE id = :i"), {"i": first})
+    broken = cli("audit", "verify")
+    assert broken.exit_code == 1 and f"broken at row {first}" in broken.output, broken.output
+
+
+def test_up_makes_a_first_admin_once_and_shows_the_same_login_again(
+    first_demo: tuple[Cli, Result], cli_engine: Engine, own_database: str
+) -> None:
+    from scrip import settings
+    from scrip.cli.main import _ensure_first_admin
+
+    cli = first_demo[0]
+    with cli_engine.begin() as conn:  # the module's other tests made users; start from none
+        conn.execute(text("DELETE FROM api_tokens; DELETE FROM user_sessions; DELETE FROM users"))
+    config = settings.Settings(
+        home=cli.home, database_url=own_database, host="127.0.0.1", port=0, workers=1,
+        pool_size=1, log_level="info",
+    )  # fmt: skip
+    first = _ensure_first_admin(config, own_database)
+    assert first[0] == "admin" and _ensure_first_admin(config, own_database) == first
+    with cli_engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM users WHERE username = 'admin'"))
+        assert crypto.verify_password(first[1], stored.scalar_one())
+        assert (
+            _count(cli_engine, "SELECT count(*) FROM audit_log WHERE action = 'first admin'") == 1
+        )

@@ -32,14 +32,14 @@ WAIT_S = 60.0
 
 
 @contextmanager
-def serve(engine: Engine) -> Iterator[str]:
+def serve(engine: Engine, **app_options: Any) -> Iterator[str]:
     """Serve the real app on a free loopback port in a background thread; yield its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(engine=engine),
+        create_app(engine=engine, **app_options),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -1,50 +1,36 @@
 """The admin API (``/v1/admin``): lots and bulk operations — start one, watch its progress.
 
-Authentication is, for now, one admin token from settings (``SCRIP_ADMIN_TOKEN``) sent as a
-Bearer token, and whoever holds it may do everything here. A real users / roles / rights model
-(S13) replaces it later; until then no token configured means every admin call is refused.
-Errors use the same envelope as the POS API (``api.errors``).
+Every route is authenticated by the router (a user's API token, see ``api.auth``) and audited
+by its route class (``api.audit``); each declares the right it needs with ``require``. Errors
+use the same envelope as the POS API (``api.errors``).
 """
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
-from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, text
 
+from scrip.api.audit import AuditedRoute
+from scrip.api.auth import PrincipalDep, authenticate, require
 from scrip.api.deps import EngineDep
 from scrip.crypto import Keyring
 from scrip.db.bulk_operations import BulkOperationRow
 from scrip.db.lots import LotRow
 from scrip.domain.bulk import Selection
-from scrip.domain.errors import Busy, NotFound, Unauthorized
+from scrip.domain.errors import Busy, NotFound
+from scrip.domain.rights import Area, Level
 from scrip.services import bulk_operations, lots
 from scrip.wire.admin import BulkOperationIn, BulkOperationOut, LotIn, LotOut, RefusedVoucherOut
 from scrip.wire.pos import ErrorOut
-
-_bearer = HTTPBearer(auto_error=False, description="the admin token (SCRIP_ADMIN_TOKEN)")
-
-
-def admin(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    expected: str | None = request.app.state.admin_token
-    given = credentials.credentials if credentials is not None else ""
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized("send the admin token as a Bearer token", code="admin_token_invalid")
-    return "admin"
-
 
 ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in {
         400: "malformed request",
-        401: "missing or wrong admin token",
+        401: "missing or wrong API token",
+        403: "the user's role lacks the right this route needs (right_missing)",
         404: "no such issuer, voucher type, lot or bulk operation",
         409: "refused, e.g. the code template is full (see error.code)",
         422: "invalid input",
@@ -53,7 +39,11 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 router = APIRouter(
-    prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin)], responses=ERRORS
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(authenticate)],
+    responses=ERRORS,
+    route_class=AuditedRoute,
 )
 
 
@@ -96,8 +86,19 @@ def _issuer_id(engine: Engine, code: str) -> int:
     return int(found)
 
 
-@router.post("/lots", status_code=202, response_model=LotOut)
-def create_lot(body: LotIn, engine: EngineDep, request: Request, tasks: BackgroundTasks) -> LotOut:
+@router.post(
+    "/lots",
+    status_code=202,
+    response_model=LotOut,
+    dependencies=[require(Area.lots, Level.write)],
+)
+def create_lot(
+    body: LotIn,
+    engine: EngineDep,
+    request: Request,
+    tasks: BackgroundTasks,
+    principal: PrincipalDep,
+) -> LotOut:
     """Queue a lot; it is generated in the background. Poll ``GET /lots/{id}`` for progress."""
     keyring = _keyring(request)
     issuer_id = _issuer_id(engine, body.issuer)
@@ -106,14 +107,15 @@ def create_lot(body: LotIn, engine: EngineDep, request: Request, tasks: Backgrou
             conn,
             issuer_id=issuer_id,
             now=_now(),
-            **body.model_dump(exclude={"issuer"}),
+            **body.model_dump(exclude={"issuer", "created_by"}),
+            created_by=principal.username,
         )
         lot = lots.get_lot(conn, lot_id)
     tasks.add_task(lots.run_lot, engine, lot_id=lot_id, keyring=keyring, clock=_now)
     return _out(lot)
 
 
-@router.get("/lots/{lot_id}", response_model=LotOut)
+@router.get("/lots/{lot_id}", response_model=LotOut, dependencies=[require(Area.lots, Level.read)])
 def show_lot(lot_id: int, engine: EngineDep) -> LotOut:
     with engine.connect() as conn:
         return _out(lots.get_lot(conn, lot_id))
@@ -144,9 +146,14 @@ def _bulk_out(op: BulkOperationRow) -> BulkOperationOut:
     )
 
 
-@router.post("/bulk-operations", status_code=202, response_model=BulkOperationOut)
+@router.post(
+    "/bulk-operations",
+    status_code=202,
+    response_model=BulkOperationOut,
+    dependencies=[require(Area.bulk, Level.write)],
+)
 def create_bulk_operation(
-    body: BulkOperationIn, engine: EngineDep, tasks: BackgroundTasks
+    body: BulkOperationIn, engine: EngineDep, tasks: BackgroundTasks, principal: PrincipalDep
 ) -> BulkOperationOut:
     """Queue a bulk operation; it runs in the background, a chunk per transaction. Poll
     ``GET /bulk-operations/{id}`` for progress, counts and a sample of refused vouchers."""
@@ -165,7 +172,7 @@ def create_bulk_operation(
             issuer_id=issuer_id,
             action=body.action,
             selection=selection,
-            operator=body.operator,
+            operator=principal.username[:32],
             reason=body.reason,
             all_or_nothing=body.all_or_nothing,
             changes=body.changes.model_dump(exclude_unset=True, mode="json")
@@ -178,7 +185,11 @@ def create_bulk_operation(
     return _bulk_out(op)
 
 
-@router.get("/bulk-operations/{operation_id}", response_model=BulkOperationOut)
+@router.get(
+    "/bulk-operations/{operation_id}",
+    response_model=BulkOperationOut,
+    dependencies=[require(Area.bulk, Level.read)],
+)
 def show_bulk_operation(operation_id: int, engine: EngineDep) -> BulkOperationOut:
     with engine.connect() as conn:
         return _bulk_out(bulk_operations.get_operation(conn, operation_id))

@@ -5,22 +5,32 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from scrip.api.admin import ERRORS, _issuer_id, _keyring, _now, admin
+from scrip.api.admin import ERRORS, _issuer_id, _keyring, _now
+from scrip.api.audit import AuditedRoute
+from scrip.api.auth import PrincipalDep, anyone, authenticate
 from scrip.api.deps import EngineDep
 from scrip.services import secrets
 from scrip.wire.admin import SecretOut, SecretRetrievalIn
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(authenticate)],
+    responses=ERRORS,
+    route_class=AuditedRoute,
+)
 
 
-@router.post("/vouchers/{code}/secret", response_model=SecretOut)
+# Open to every user on purpose: the service decides (``secrets.entitled``), so an attempt
+# without the right is refused *and* written to the voucher's history, not stopped before it.
+@router.post("/vouchers/{code}/secret", response_model=SecretOut, dependencies=[anyone()])
 def retrieve_secret(
     code: str,
     body: SecretRetrievalIn,
     engine: EngineDep,
     request: Request,
     response: Response,
-    role: str = Depends(admin),
+    principal: PrincipalDep,
 ) -> SecretOut:
     """The secret number of a voucher; refused (403 ``secret_access_denied``) without the
     right and (422 ``reason_required``) without a reason, the attempt recorded either way."""
@@ -28,9 +38,9 @@ def retrieve_secret(
         engine,
         issuer_id=_issuer_id(engine, body.issuer),
         voucher_code=code,
-        user=body.user,
+        user=principal.username,
         reason=body.reason,
-        entitled=secrets.entitled(role),
+        entitled=secrets.entitled(principal),
         keyring=_keyring(request),
         now=_now(),
     )

@@ -1,5 +1,6 @@
 """The admin API's catalogue (``/v1/admin``): voucher types and code templates — define one,
-list an issuer's, show one. Same admin token and error envelope as ``api.admin``."""
+list an issuer's, show one. Authenticated, audited and answered like ``api.admin``; reading
+needs the ``types`` right to read, defining it to write."""
 
 from __future__ import annotations
 
@@ -7,16 +8,25 @@ import dataclasses
 
 from fastapi import APIRouter, Depends, Query
 
-from scrip.api.admin import ERRORS, _issuer_id, admin
+from scrip.api.admin import ERRORS, _issuer_id
+from scrip.api.audit import AuditedRoute
+from scrip.api.auth import authenticate, require
 from scrip.api.deps import EngineDep
 from scrip.db.templates import TemplateRow
 from scrip.db.voucher_types import VoucherTypeRow
+from scrip.domain.rights import Area, Level
 from scrip.services import templates, voucher_types
 from scrip.wire.admin import CodeTemplateIn, CodeTemplateOut, VoucherTypeIn, VoucherTypeOut
 
 router = APIRouter(
-    prefix="/v1/admin", tags=["admin"], dependencies=[Depends(admin)], responses=ERRORS
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(authenticate)],
+    responses=ERRORS,
+    route_class=AuditedRoute,
 )
+READ = [require(Area.types, Level.read)]
+WRITE = [require(Area.types, Level.write)]
 IssuerQuery = Query(min_length=1, max_length=32, description="issuer code")
 
 
@@ -30,7 +40,7 @@ def _template_out(row: TemplateRow) -> CodeTemplateOut:
     return CodeTemplateOut(**fields, capacity=templates.capacity(row))
 
 
-@router.post("/voucher-types", status_code=201, response_model=VoucherTypeOut)
+@router.post("/voucher-types", status_code=201, response_model=VoucherTypeOut, dependencies=WRITE)
 def create_voucher_type(body: VoucherTypeIn, engine: EngineDep) -> VoucherTypeOut:
     """Define a voucher type; a definition that breaks a rule is refused (422) with its code."""
     issuer_id = _issuer_id(engine, body.issuer)
@@ -39,21 +49,21 @@ def create_voucher_type(body: VoucherTypeIn, engine: EngineDep) -> VoucherTypeOu
     return _type_out(row)
 
 
-@router.get("/voucher-types", response_model=list[VoucherTypeOut])
+@router.get("/voucher-types", response_model=list[VoucherTypeOut], dependencies=READ)
 def list_voucher_types(engine: EngineDep, issuer: str = IssuerQuery) -> list[VoucherTypeOut]:
     issuer_id = _issuer_id(engine, issuer)
     with engine.connect() as conn:
         return [_type_out(row) for row in voucher_types.list_types(conn, issuer_id=issuer_id)]
 
 
-@router.get("/voucher-types/{code}", response_model=VoucherTypeOut)
+@router.get("/voucher-types/{code}", response_model=VoucherTypeOut, dependencies=READ)
 def show_voucher_type(code: str, engine: EngineDep, issuer: str = IssuerQuery) -> VoucherTypeOut:
     issuer_id = _issuer_id(engine, issuer)
     with engine.connect() as conn:
         return _type_out(voucher_types.get_type(conn, issuer_id=issuer_id, code=code))
 
 
-@router.post("/code-templates", status_code=201, response_model=CodeTemplateOut)
+@router.post("/code-templates", status_code=201, response_model=CodeTemplateOut, dependencies=WRITE)
 def create_code_template(body: CodeTemplateIn, engine: EngineDep) -> CodeTemplateOut:
     issuer_id = _issuer_id(engine, body.issuer)
     with engine.begin() as conn:
@@ -63,7 +73,7 @@ def create_code_template(body: CodeTemplateIn, engine: EngineDep) -> CodeTemplat
     return _template_out(row)
 
 
-@router.get("/code-templates", response_model=list[CodeTemplateOut])
+@router.get("/code-templates", response_model=list[CodeTemplateOut], dependencies=READ)
 def list_code_templates(engine: EngineDep, issuer: str = IssuerQuery) -> list[CodeTemplateOut]:
     issuer_id = _issuer_id(engine, issuer)
     with engine.connect() as conn:
@@ -71,7 +81,7 @@ def list_code_templates(engine: EngineDep, issuer: str = IssuerQuery) -> list[Co
     return [_template_out(row) for row in rows]
 
 
-@router.get("/code-templates/{name}", response_model=CodeTemplateOut)
+@router.get("/code-templates/{name}", response_model=CodeTemplateOut, dependencies=READ)
 def show_code_template(name: str, engine: EngineDep, issuer: str = IssuerQuery) -> CodeTemplateOut:
     issuer_id = _issuer_id(engine, issuer)
     with engine.connect() as conn:

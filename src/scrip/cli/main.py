@@ -20,9 +20,10 @@ from scrip.cli.bulk import bulk_app
 from scrip.cli.database import migrate, resolve_dsn
 from scrip.cli.lots import lot_app, secrets_app
 from scrip.cli.types import type_app
+from scrip.cli.users import audit_app, user_app
 from scrip.db.engine import make_engine
 from scrip.jobs import worker as worker_jobs
-from scrip.services import catalog, demo
+from scrip.services import audit, catalog, demo, users
 from scrip.services.catalog import NewRegister
 
 app = typer.Typer(help="scrip: vouchers, gift cards and gift certificates.", no_args_is_help=True)
@@ -37,6 +38,8 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(secrets_app, name="secret", help="The secret-number vault (same as secrets).")
 app.add_typer(bulk_app, name="bulk")
 app.add_typer(type_app, name="type")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
 # soft_wrap: keys, DSNs and the curl hint must stay on one line to be copied, whatever the
 # width of the terminal (or 80 columns when the output is piped).
 out = Console(soft_wrap=True)
@@ -96,6 +99,31 @@ def _ensure_demo(config: settings.Settings, dsn: str) -> dict[str, str]:
     return loaded.register_keys
 
 
+def _ensure_first_admin(config: settings.Settings, dsn: str) -> tuple[str, str]:
+    """The first administrator, made when there are no users; like the demo's register keys,
+    its password is kept beside the embedded database so `make run` can show it again."""
+    login_file = config.home / "first-admin.json"
+    engine = make_engine(dsn, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            made = users.ensure_first_admin(conn, now=_now())
+            if made is not None:
+                entry = audit.Entry(
+                    actor="cli:scrip up", action="first admin", target="admin", outcome="ok"
+                )
+                audit.append(conn, entry, now=_now())
+    finally:
+        engine.dispose()
+    if made is not None:
+        login_file.parent.mkdir(parents=True, exist_ok=True)
+        login_file.write_text(json.dumps({"username": made.username, "password": made.password}))
+        login_file.chmod(0o600)
+    if not login_file.exists():
+        return ("(users exist)", "see `scrip user create`")
+    saved = json.loads(login_file.read_text())
+    return (saved["username"], saved["password"])
+
+
 def _serve(config: settings.Settings, dsn: str) -> None:
     stop = threading.Event()
     engine = make_engine(dsn, pool_size=2)
@@ -126,8 +154,10 @@ def up() -> None:
     dsn = resolve_dsn(config)
     migrate(dsn)
     keys = _ensure_demo(config, dsn)
+    login, password = _ensure_first_admin(config, dsn)
     base = f"http://{config.host}:{config.port}"
     out.print(f"\n[bold]scrip is starting at[/] {base}")
+    out.print(f"back office: {base}/admin  user [bold]{login}[/]  password [bold]{password}[/]")
     out.print(f"OpenAPI docs: {base}/docs")
     for serial, key in keys.items():
         out.print(f"register {serial} key: [bold]{key}[/]")

@@ -436,3 +436,95 @@ bulk_operations.append_column(
 
 # A refund voucher type names the refund method whose refunds create its vouchers (S10).
 voucher_types.append_column(Column("refund_method", String(32), nullable=True))
+
+
+# --- web back office (issue 6): users, roles, sessions, API tokens, audit trail ---------------
+
+# A role grants a level per area (domain.rights): ``{"lots": "write", "vouchers": "read"}``.
+roles = Table(
+    "roles",
+    metadata,
+    _id(),
+    Column("name", String(32), nullable=False, unique=True),
+    Column("grants", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _created_at(),
+)
+
+# ``store_ids`` NULL: every store; otherwise the user sees only those stores' records.
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),  # argon2id
+    Column("role_id", ForeignKey("roles.id"), nullable=False),
+    Column("store_ids", ARRAY(BigInteger), nullable=True),
+    # The TOTP secret sealed by the vault (``key_id:base64``); NULL: no second factor.
+    Column("totp_sealed", Text, nullable=True),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    # Password guessing: after too many failures in a row the login is refused for a while.
+    Column("failed_logins", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    _created_at(),
+    Column("last_login_at", DateTime(timezone=True), nullable=True),
+)
+
+# Server-side login sessions: the cookie holds a random token, the row its SHA-256, so logging
+# out or disabling a user ends every session at once.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("ip", Text, nullable=True),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Bearer tokens of the admin API, one user each; only the SHA-256 is stored.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    _created_at(),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# Every administrative action, append-only (a trigger refuses UPDATE, DELETE and TRUNCATE) and
+# hash-chained: ``hash`` = SHA-256 of ``prev_hash`` and the row's canonical content.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("user_id", BigInteger, nullable=True),
+    Column("action", Text, nullable=False),
+    Column("target", Text, nullable=True),
+    Column("ip", Text, nullable=True),
+    Column("outcome", Text, nullable=False),
+    Column("before", JSONB, nullable=True),
+    Column("after", JSONB, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# The back office finds a voucher by any identifier; card ids are rare, so partial indexes cost
+# nothing when lots of a million are written without them.
+Index(
+    "ix_vouchers_card_id",
+    vouchers.c.issuer_id,
+    vouchers.c.card_id,
+    postgresql_where=text("card_id IS NOT NULL"),
+)
+Index(
+    "ix_vouchers_card_holder_id",
+    vouchers.c.issuer_id,
+    vouchers.c.card_holder_id,
+    postgresql_where=text("card_holder_id IS NOT NULL"),
+)

@@ -5,8 +5,8 @@ Exception tree::
     ScripError                      code, message, details (never secrets)
     ├── InvalidInput                invalid_input, invalid_money, currency_mismatch ...
     ├── NotFound                    voucher_not_found, receipt_not_found ...
-    ├── Unauthorized                register_key_invalid, admin_token_invalid
-    ├── Forbidden                   secret_access_denied (authenticated, but without the right)
+    ├── Unauthorized                register_key_invalid, api_token_invalid, login_failed
+    ├── Forbidden                   secret_access_denied, right_missing, csrf_invalid
     ├── Conflict                    refusals that depend on the current state
     │   ├── TransitionNotAllowed    transition_not_allowed
     │   ├── InsufficientBalance     insufficient_balance

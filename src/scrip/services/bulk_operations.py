@@ -314,3 +314,10 @@ def _mark_failed(engine: Engine, operation_id: int, error: Exception, now: datet
     reason = error.code if isinstance(error, ScripError) else type(error).__name__
     with engine.begin() as conn:
         bulk_db.set_status(conn, operation_id, status="failed", now=now, error=reason)
+
+
+def preview(conn: Connection, *, issuer_id: int, selection: bulk.Selection) -> int:
+    """How many vouchers a selection holds now: the count a screen shows before running."""
+    selection.check()
+    parts = {k: v for k, v in dataclasses.asdict(selection).items() if v not in (None, ())}
+    return bulk_statement.count_selection(conn, _filter_of(conn, issuer_id, parts))

@@ -6,8 +6,8 @@ raises after writing its row: the entry point commits on ``SecretRefused`` so th
 on record (the row is the only thing written). The secret itself never enters a message,
 error detail, log line or ``repr``.
 
-Until users and rights exist (S13), the caller says whether the user is ``entitled``, and
-asks :func:`entitled` — the one place that decides it, to be replaced by the rights model.
+Whether the user is entitled is decided by :func:`entitled` (the ``secrets`` right of S13); the
+caller passes the answer in, so the CLI — which holds the database — can act as the admin.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from scrip.db import vault as vault_db
 from scrip.db import vouchers as vouchers_db
 from scrip.db.history import HistoryEntry, Where
 from scrip.db.vouchers import VoucherRow
+from scrip.domain import rights
 from scrip.domain.codes import normalize
 from scrip.domain.errors import Forbidden, InvalidInput, NotFound, ScripError
 
@@ -47,13 +48,12 @@ class Retrieval:
 
 
 # The role of whoever holds the admin token (API) or the database itself (CLI).
-ADMIN = "admin"
 
 
-def entitled(role: str) -> bool:
-    """May ``role`` read secret numbers back? Today only the admin may; users and rights
-    (issue 6) replace this function."""
-    return role == ADMIN
+def entitled(principal: rights.Principal) -> bool:
+    """May this user read secret numbers back? The ``secrets`` right (read); the one place
+    that decides it, for the admin API and the screens alike."""
+    return rights.allows(principal.grants, (rights.Right(rights.Area.secrets, rights.Level.read),))
 
 
 def _history(

@@ -19,7 +19,12 @@ class LotIn(BaseModel):
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     campaign: str | None = Field(default=None, max_length=200)
-    created_by: str = Field(default="admin-api", min_length=1, max_length=64)
+    created_by: str = Field(
+        default="admin-api",
+        min_length=1,
+        max_length=64,
+        description="ignored: the lot records the authenticated user",
+    )
 
 
 class LotOut(BaseModel):
@@ -73,7 +78,12 @@ class BulkOperationIn(BaseModel):
     serial_to: int | None = Field(default=None, ge=0, description="needs type_code")
     codes: list[str] = Field(default_factory=list, max_length=100_000)
     states: list[str] = Field(default_factory=list, max_length=20, description="state filter")
-    operator: str = Field(default="admin-api", min_length=1, max_length=32)
+    operator: str = Field(
+        default="admin-api",
+        min_length=1,
+        max_length=32,
+        description="ignored: the operation records the authenticated user",
+    )
     reason: str | None = Field(default=None, max_length=500, description="required to cancel")
     all_or_nothing: bool = False
     changes: BulkChangesIn | None = Field(default=None, description="for change_validity, modify")
@@ -211,7 +221,12 @@ class SecretRetrievalIn(BaseModel):
     reason: str = Field(
         default="", max_length=500, description="why it is needed (required; audited)"
     )
-    user: str = Field(default="admin-api", min_length=1, max_length=64)
+    user: str = Field(
+        default="admin-api",
+        min_length=1,
+        max_length=64,
+        description="ignored: the retrieval is recorded under the user the API token belongs to",
+    )
 
 
 class SecretOut(BaseModel):

@@ -1,0 +1,106 @@
+"""The audit trail (S13): every administrative action, append-only and hash-chained.
+
+:func:`append` links a row to the one before it (``crypto.audit_hash``) under the chain's lock;
+the database refuses UPDATE, DELETE and TRUNCATE on the table (migration 0007). Someone able to
+get round that (a superuser dropping the trigger) can still change rows, but not without
+breaking the chain: :func:`verify` recomputes every link and names the first row that does not
+hold. Ids are consecutive, so a deleted row shows as a gap.
+
+What is recorded: who (user and name), what (the action, e.g. ``POST /v1/admin/lots``, and its
+target), when, from where (client address), the outcome (HTTP status or error code) and, where
+the entry point knows them, the record before and after. Secrets never enter a row: the
+entry points strip password, PIN, token and CSRF fields before handing a body over.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from scrip import crypto
+from scrip.db import audit as audit_db
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    actor: str
+    action: str
+    outcome: str
+    user_id: int | None = None
+    target: str | None = None
+    ip: str | None = None
+    before: Any = None
+    after: Any = None
+
+
+def _content(row: dict[str, Any]) -> dict[str, Any]:
+    """What a row's hash covers: every column but the hash itself, in a stable form."""
+    content = {key: value for key, value in row.items() if key != "hash"}
+    content["occurred_at"] = row["occurred_at"].astimezone(UTC).isoformat()
+    return content
+
+
+def append(conn: Connection, entry: Entry, *, now: datetime) -> int:
+    last_id, last_hash = audit_db.lock_chain_end(conn)
+    row: dict[str, Any] = {
+        "id": last_id + 1,
+        "occurred_at": now,
+        "actor": entry.actor,
+        "user_id": entry.user_id,
+        "action": entry.action,
+        "target": entry.target,
+        "ip": entry.ip,
+        "outcome": entry.outcome,
+        "before": entry.before,
+        "after": entry.after,
+        "prev_hash": last_hash or crypto.AUDIT_GENESIS,
+    }
+    # JSON columns come back from PostgreSQL as parsed values: hash what will be read back.
+    row["before"], row["after"] = _roundtrip(entry.before), _roundtrip(entry.after)
+    row["hash"] = crypto.audit_hash(row["prev_hash"], _content(row))
+    audit_db.insert_row(conn, row)
+    return int(row["id"])
+
+
+def _roundtrip(value: Any) -> Any:
+    return None if value is None else json.loads(json.dumps(value, default=str))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    checked: int
+    first_broken_id: int | None
+    problem: str | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_broken_id is None
+
+
+def verify(conn: Connection) -> Verdict:
+    """Walk the chain from the start; stop at the first row whose link does not hold."""
+    expected_id, prev_hash, checked = 1, crypto.AUDIT_GENESIS, 0
+    for row in audit_db.iter_rows(conn):
+        problem = _problem(row, expected_id, prev_hash)
+        if problem is not None:
+            return Verdict(checked, int(row["id"]), problem)
+        expected_id, prev_hash, checked = row["id"] + 1, row["hash"], checked + 1
+    return Verdict(checked, None, None)
+
+
+def _problem(row: dict[str, Any], expected_id: int, prev_hash: str) -> str | None:
+    if row["id"] != expected_id:
+        return f"rows {expected_id} to {row['id'] - 1} are missing"
+    if row["prev_hash"] != prev_hash:
+        return "its link to the row before does not match"
+    if crypto.audit_hash(prev_hash, _content(row)) != row["hash"]:
+        return "its content does not match its hash"
+    return None
+
+
+def list_entries(conn: Connection, *, before: int | None, limit: int) -> list[dict[str, Any]]:
+    return audit_db.list_rows(conn, before=before, limit=limit)
