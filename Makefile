@@ -32,7 +32,7 @@ pytest: $(STAMP)
 
 ## the suites that touch storage, against SCRIP_TEST_DATABASE_URL (an external server)
 test-external: $(STAMP)
-	$(BIN)/python -m pytest tests/db tests/services tests/api tests/concurrency
+	$(BIN)/python -m pytest tests/db tests/services tests/api tests/concurrency tests/till
 
 ## make bench: reference (pgbench) and API scenarios (wrk); see docs/benchmarks.md
 bench: $(STAMP)

@@ -1,0 +1,106 @@
+"""What the till checks beyond balance and state: a voucher's effective restrictions (its own
+override, else its type's rule), how many of its type a receipt already used, and what a
+presented club card number is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+
+@dataclass(frozen=True, slots=True)
+class RulesRow:
+    supported_products: list[str] | None
+    supported_product_groups: list[str] | None
+    allowed_store_ids: list[int] | None
+    allowed_days: list[int] | None
+    allowed_from_minute: int | None
+    allowed_until_minute: int | None
+    max_per_receipt: int | None
+    discount_percent_bp: int | None
+    earns_points: bool
+    e_voucher_use: str | None
+    buyer_holder_id: int | None
+    recipient_holder_id: int | None
+
+
+_RULES = text(
+    """
+    SELECT coalesce(v.supported_products, t.supported_products) AS supported_products,
+           coalesce(v.supported_product_groups, t.supported_product_groups)
+               AS supported_product_groups,
+           coalesce(v.allowed_store_ids, t.allowed_store_ids) AS allowed_store_ids,
+           t.allowed_days, t.allowed_from_minute, t.allowed_until_minute, t.max_per_receipt,
+           t.discount_percent_bp, t.earns_points, t.e_voucher_use,
+           v.buyer_holder_id, v.recipient_holder_id
+      FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
+     WHERE v.id = :id
+    """
+)
+
+
+def rules_of(conn: Connection, voucher_id: int) -> RulesRow:
+    return RulesRow(**conn.execute(_RULES, {"id": voucher_id}).mappings().one())
+
+
+_SAME_TYPE_ON_RECEIPT = text(
+    """
+    SELECT count(DISTINCT h.voucher_id) FROM voucher_history h
+      JOIN vouchers v ON v.id = h.voucher_id
+     WHERE v.type_id = :type_id AND h.voucher_id <> :voucher_id
+       AND h.type = 'voucher.redeemed' AND h.status <> 'cancelled'
+       AND (h.receipt_id = :receipt_id
+            OR (CAST(:receipt_id AS BIGINT) IS NULL AND h.receipt_number = :number
+                AND h.store_id = :store_id))
+    """
+)
+
+
+def count_same_type_on_receipt(
+    conn: Connection,
+    *,
+    type_id: int,
+    voucher_id: int,
+    receipt_id: int | None,
+    receipt_number: str | None,
+    store_id: int,
+) -> int:
+    """Other vouchers of the type already paying on this receipt (open or by its number)."""
+    if receipt_id is None and receipt_number is None:
+        return 0
+    found = conn.execute(
+        _SAME_TYPE_ON_RECEIPT,
+        {
+            "type_id": type_id,
+            "voucher_id": voucher_id,
+            "receipt_id": receipt_id,
+            "number": receipt_number,
+            "store_id": store_id,
+        },
+    ).scalar_one()
+    return int(found)
+
+
+@dataclass(frozen=True, slots=True)
+class PresentedCard:
+    club_card_id: int | None
+    holder_id: int | None
+    voucher_classification: str | None
+
+
+_PRESENTED = text(
+    """
+    SELECT c.id AS club_card_id, c.holder_id,
+           (SELECT t.classification FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
+             WHERE v.issuer_id = :issuer_id AND v.code = :card) AS voucher_classification
+      FROM (SELECT 1) one
+      LEFT JOIN club_cards c ON c.issuer_id = :issuer_id AND c.card_id = :card
+    """
+)
+
+
+def presented_card(conn: Connection, *, issuer_id: int, card_id: str) -> PresentedCard:
+    """The club card behind a presented number, and whether the number is a voucher's code."""
+    row = conn.execute(_PRESENTED, {"issuer_id": issuer_id, "card": card_id}).mappings().one()
+    return PresentedCard(**row)

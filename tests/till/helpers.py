@@ -1,0 +1,93 @@
+"""Shared steps of the till-rule tests: types with rules, sold vouchers, receipts with lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from scrip.domain.basket import Basket, Line
+from scrip.domain.money import Money
+from scrip.services import catalog, pos
+from scrip.services.till import ReceiptInput
+from scrip.services.views import OperationResult
+from tests.builders import World, now
+
+LINES = (
+    Line("MILK", "dairy", 2, 300),
+    Line("WINE", "alcohol", 1, 1_500),
+    Line("BREAD", "bakery", 1, 200),
+)
+
+
+def receipt(
+    *, lines: tuple[Line, ...] = LINES, card_id: str | None = None, **particulars: Any
+) -> ReceiptInput:
+    basket = Basket(lines=lines, card_id=card_id)
+    amount = particulars.pop("amount_minor", basket.lines_total)
+    return ReceiptInput(basket=basket, amount_minor=amount, **particulars)
+
+
+def card_type(conn: Connection, w: World, code: str, **rules: Any) -> str:
+    catalog.create_voucher_type(
+        conn,
+        issuer_id=w.issuer_id,
+        code=code,
+        name=code,
+        classification=rules.pop("classification", "gift_card"),
+        value_mode=rules.pop("value_mode", "variable"),
+        max_balance_minor=100_000,
+        **rules,
+    )
+    return code
+
+
+def sold(
+    conn: Connection,
+    w: World,
+    type_code: str,
+    amount: int | None = 5_000,
+    *,
+    card_id: str | None = None,
+    state: str = "prepared",
+) -> str:
+    [code] = catalog.create_vouchers(
+        conn,
+        type_code=type_code,
+        issuer_id=w.issuer_id,
+        count=1,
+        state=state,
+        now=now(),
+        card_id=card_id,
+    )
+    pos.sell(
+        conn,
+        till=w.till,
+        items=[pos.SaleItem(code, amount)],
+        receipt=ReceiptInput(),
+        now=now(),
+    )
+    return code
+
+
+def pay(
+    conn: Connection,
+    w: World,
+    code: str,
+    amount: int,
+    *,
+    rcpt: ReceiptInput | None = None,
+    partial: bool = False,
+    at: datetime | None = None,
+) -> OperationResult:
+    return pos.redeem(
+        conn,
+        till=w.till,
+        code=code,
+        amount=Money(amount, "EUR"),
+        partial_allowed=partial,
+        pin=None,
+        receipt=rcpt if rcpt is not None else receipt(),
+        now=at or now(),
+    )
