@@ -91,3 +91,38 @@ def pay(
         receipt=rcpt if rcpt is not None else receipt(),
         now=at or now(),
     )
+
+
+def holder_with_card(
+    conn: Connection, w: World, ref: str, card_id: str, *, points: int = 0
+) -> None:
+    """A holder with an active club card carrying ``points`` earned through the loyalty seam."""
+    from scrip.services import holders
+    from scrip.services.loyalty import BUILT_IN
+
+    holders.create_holder(conn, issuer_id=w.issuer_id, holder_ref=ref, name=ref, email=None)
+    holders.add_card(conn, issuer_id=w.issuer_id, holder_ref=ref, card_id=card_id)
+    holders.activate_card(conn, issuer_id=w.issuer_id, card_id=card_id, now=now())
+    if points:
+        BUILT_IN.earn(
+            conn,
+            issuer_id=w.issuer_id,
+            card_id=card_id,
+            points=points,
+            operation_id=None,
+            reason="test purchase",
+            now=now(),
+        )
+
+
+def promo_type(conn: Connection, w: World, code: str = "GIFT", face: int = 1_000) -> str:
+    catalog.create_voucher_type(
+        conn,
+        issuer_id=w.issuer_id,
+        code=code,
+        name=code,
+        classification="promotional_voucher",
+        value_mode="fixed",
+        face_value_minor=face,
+    )
+    return code

@@ -126,7 +126,12 @@ def _thresholds(params: Mapping[str, Any]) -> list[tuple[int, int]]:
                 code="invalid_promotion",
                 param="thresholds",
             )
-        pairs.append((_int({"t": pair[0]}, "t"), _int({"v": pair[1]}, "v")))
+        pairs.append(
+            (
+                _int({"receipt_minor": pair[0]}, "receipt_minor", minimum=0),
+                _int({"value_minor": pair[1]}, "value_minor"),
+            )
+        )
     return sorted(pairs)
 
 
