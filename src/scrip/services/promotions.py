@@ -175,6 +175,10 @@ def set_status(conn: Connection, *, issuer_id: int, code: str, status: str) -> d
     return get_promotion(conn, issuer_id=issuer_id, code=code)
 
 
+def list_promotions(conn: Connection, *, issuer_id: int) -> list[dict[str, Any]]:
+    return promotions_db.list_promotions(conn, issuer_id=issuer_id)
+
+
 def running(conn: Connection, *, issuer_id: int) -> list[Promotion]:
     return [
         promotion_of(row)
