@@ -221,8 +221,10 @@ def _presented(
         card = holders.activate_card(
             conn, issuer_id=till.issuer_id, card_id=basket.card_id, now=now
         )
-    else:
+    elif points:  # the points are spent under the card's lock, taken before any counter
         card = holders_db.lock_card(conn, issuer_id=till.issuer_id, card_id=basket.card_id)
+    else:
+        card = holders_db.find_card(conn, issuer_id=till.issuer_id, card_id=basket.card_id)
     if card is None:
         if points:
             raise NotFound("no club card with this number", code="club_card_not_found")
