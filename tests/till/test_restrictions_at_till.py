@@ -17,7 +17,7 @@ from scrip.domain.errors import ScripError
 from scrip.services import receipts
 from scrip.services.till import ReceiptInput
 from tests.api.snapshots import read
-from tests.builders import World, world
+from tests.builders import World, now, world
 from tests.till.helpers import card_type, pay, receipt, sold
 
 
@@ -197,3 +197,22 @@ def test_an_amount_discount_is_at_most_the_qualifying_lines(conn: Connection, w:
     used = pay(conn, w, code, 1_000)
     assert used.amount_minor == 500
     assert used.discount_lines == (("MILK", 300), ("BREAD", 200))
+
+
+def test_minimum_receipt_amount_for_activation(conn: Connection, w: World) -> None:
+    from scrip.services import catalog, pos
+
+    kind = card_type(conn, w, "MINACT", min_activation_receipt_minor=2_500)
+    [code] = catalog.create_vouchers(
+        conn, type_code=kind, issuer_id=w.issuer_id, count=1, state="prepared", now=now()
+    )
+    items = [pos.SaleItem(code, 1_000)]
+    error = refused(
+        conn,
+        w,
+        code,
+        lambda: pos.sell(conn, till=w.till, items=items, receipt=receipt(), now=now()),
+    )
+    assert error.code == "below_minimum_activation_amount"
+    big = receipt(lines=(Line("TV", "electronics", 1, 3_000),))
+    assert pos.sell(conn, till=w.till, items=items, receipt=big, now=now()).amount_minor == 1_000

@@ -190,9 +190,39 @@ def preview(
     conn: Connection,
     *,
     issuer_id: int,
-    occasion: Occasion,
+    store_code: str,
+    basket: Basket,
+    points_to_spend: int = 0,
+    card_activated: bool = False,
+    now: datetime,
 ) -> list[Award]:
-    """What the receipt would earn, writing nothing (no limits counted, no codes made)."""
+    """What a receipt in a store would earn now, writing nothing: no limits are counted, no
+    codes made, no points spent (the CLI's ``promotion evaluate``)."""
+    store = conn.execute(
+        text(
+            "SELECT s.id, coalesce(s.timezone, i.timezone) FROM stores s"
+            " JOIN issuers i ON i.id = s.issuer_id WHERE s.issuer_id = :i AND s.code = :c"
+        ),
+        {"i": issuer_id, "c": store_code},
+    ).first()
+    if store is None:
+        raise NotFound("no store with this code", code="store_not_found")
+    holder_ref = None
+    if basket.card_id is not None:
+        card = holders_db.find_card(conn, issuer_id=issuer_id, card_id=basket.card_id)
+        holder = (
+            holders_db.find_holder_by_id(conn, card.holder_id) if card and card.holder_id else None
+        )
+        holder_ref = holder.holder_ref if holder else None
+    occasion = Occasion(
+        basket=basket,
+        store_id=int(store[0]),
+        now=now,
+        tz=str(store[1]),
+        holder_ref=holder_ref,
+        card_activated=card_activated,
+        points_to_spend=points_to_spend,
+    )
     return rules.evaluate(running(conn, issuer_id=issuer_id), occasion)
 
 
