@@ -14,7 +14,7 @@ from scrip.db import promotions as promotions_db
 from scrip.db.invariants import violations
 from scrip.domain.errors import InsufficientBalance
 from scrip.services import promotions
-from scrip.services.loyalty import BUILT_IN
+from scrip.services.loyalty import BUILT_IN, PointsMove
 from tests import builders
 from tests.builders import World
 from tests.concurrency.conftest import Till, race, race_http, serve
@@ -113,13 +113,7 @@ def _spend_once(engine: Engine, w: World) -> bool:
     try:
         with engine.begin() as conn:
             BUILT_IN.spend(
-                conn,
-                issuer_id=w.issuer_id,
-                card_id="CLUB-A",
-                points=PER_VOUCHER,
-                operation_id=None,
-                reason="race",
-                now=builders.now(),
+                conn, PointsMove(w.issuer_id, "CLUB-A", PER_VOUCHER, "race", builders.now())
             )
     except InsufficientBalance:
         return False

@@ -98,21 +98,13 @@ def holder_with_card(
 ) -> None:
     """A holder with an active club card carrying ``points`` earned through the loyalty seam."""
     from scrip.services import holders
-    from scrip.services.loyalty import BUILT_IN
+    from scrip.services.loyalty import BUILT_IN, PointsMove
 
     holders.create_holder(conn, issuer_id=w.issuer_id, holder_ref=ref, name=ref, email=None)
     holders.add_card(conn, issuer_id=w.issuer_id, holder_ref=ref, card_id=card_id)
     holders.activate_card(conn, issuer_id=w.issuer_id, card_id=card_id, now=now())
     if points:
-        BUILT_IN.earn(
-            conn,
-            issuer_id=w.issuer_id,
-            card_id=card_id,
-            points=points,
-            operation_id=None,
-            reason="test purchase",
-            now=now(),
-        )
+        BUILT_IN.earn(conn, PointsMove(w.issuer_id, card_id, points, "test purchase", now()))
 
 
 def promo_type(conn: Connection, w: World, code: str = "GIFT", face: int = 1_000) -> str:

@@ -18,7 +18,7 @@ from scrip.api.deps import EngineDep, MutationDep, RegisterDep, read
 from scrip.api.pos import ERRORS, _receipt
 from scrip.db import holders as holders_db
 from scrip.services import holders, promotions
-from scrip.services.loyalty import BUILT_IN
+from scrip.services.loyalty import BUILT_IN, PointsMove
 from scrip.wire import till as wire
 
 router = APIRouter(prefix="/v1/pos", tags=["till rules"], responses=ERRORS)
@@ -61,15 +61,8 @@ def earn_points(card_id: str, body: wire.PointsIn, m: MutationDep) -> JSONRespon
     """Credit points to an active club card (the built-in loyalty system)."""
 
     def work(conn: Connection, now: datetime) -> Answer:
-        balance = BUILT_IN.earn(
-            conn,
-            issuer_id=m.till.issuer_id,
-            card_id=card_id,
-            points=body.points,
-            operation_id=None,
-            reason=body.reason,
-            now=now,
-        )
+        move = PointsMove(m.till.issuer_id, card_id, body.points, body.reason, now)
+        balance = BUILT_IN.earn(conn, move)
         card = holders.get_card(conn, issuer_id=m.till.issuer_id, card_id=card_id)
         return (
             201,

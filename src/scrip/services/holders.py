@@ -74,10 +74,16 @@ def get_card(conn: Connection, *, issuer_id: int, card_id: str) -> CardRow:
     return found
 
 
-def activate_card(conn: Connection, *, issuer_id: int, card_id: str, now: datetime) -> CardRow:
+def locked_card(conn: Connection, *, issuer_id: int, card_id: str) -> CardRow:
+    """The card's row, locked until the transaction ends (its points and state change)."""
     card = holders_db.lock_card(conn, issuer_id=issuer_id, card_id=card_id)
     if card is None:
         raise NotFound("no club card with this number", code="club_card_not_found")
+    return card
+
+
+def activate_card(conn: Connection, *, issuer_id: int, card_id: str, now: datetime) -> CardRow:
+    card = locked_card(conn, issuer_id=issuer_id, card_id=card_id)
     if card.state != "inactive":
         raise TransitionNotAllowed(
             f"the club card is {card.state}", code="club_card_not_inactive", state=card.state

@@ -31,7 +31,7 @@ from scrip.domain.lifecycle import Classification
 from scrip.domain.promotions import Award, Kind, Occasion, Promotion
 from scrip.domain.schedule import Schedule
 from scrip.services import catalog, holders, pos, till_rules
-from scrip.services.loyalty import BUILT_IN, LoyaltySystem
+from scrip.services.loyalty import BUILT_IN, LoyaltySystem, PointsMove
 from scrip.services.till import Context, ReceiptInput, context
 
 STATUSES = ("draft", "active", "paused", "ended")
@@ -318,15 +318,15 @@ def issue(
         chosen.append((award, *voucher))
     issued = _sell(conn, till, receipt, ctx, who, chosen, refused, spent, now)
     if spent and who.card is not None:
-        loyalty.spend(
-            conn,
+        move = PointsMove(
             issuer_id=till.issuer_id,
             card_id=who.card.card_id,
             points=spent,
-            operation_id=issued.operation_id,
             reason="vouchers against points",
             now=now,
+            operation_id=issued.operation_id,
         )
+        loyalty.spend(conn, move)
     return issued
 
 
