@@ -110,6 +110,14 @@ def test_promotions_and_holders_end_to_end(
         ("active", 500, "recipient"),
         ("active", 1_000, "recipient"),
     ]
+    [cert] = issue(engine, shop, "cert")
+    admin_post(
+        app_client, "/holders/ANNA/vouchers", {"issuer": issuer, "code": cert, "link": "buyer"}
+    )
+    relisted = app_client.get(
+        "/v1/admin/holders/ANNA/vouchers", params={"issuer": issuer}, headers=ADMIN
+    ).json()
+    assert (relisted[-1]["code"], relisted[-1]["link"]) == (cert, "buyer")
     shown = app_client.get("/v1/admin/promotions", params={"issuer": issuer}, headers=ADMIN).json()
     assert [p["code"] for p in shown] == ["CARD_ACTIVATION", "POINTS"]
 

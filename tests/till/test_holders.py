@@ -4,7 +4,7 @@ reads the links (personal: only its buyer; shareable: only its recipient)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from scrip.domain.errors import ScripError
 from scrip.services import holders
@@ -23,11 +23,21 @@ def test_a_holders_vouchers_are_listed_with_how_they_are_linked(conn: Connection
     bought = sold(conn, w, card_type(conn, w, "GC2"))
     on_card = sold(conn, w, "GC2", card_id="CLUB-A")
     sold(conn, w, "GC2")  # somebody else's
-    holders.link_voucher(conn, issuer_id=w.issuer_id, holder_ref="ANNA", code=bought, link="buyer")
+    holders.link_voucher(
+        conn, issuer_id=w.issuer_id, holder_ref="ANNA", code=bought, link="buyer", now=now()
+    )
 
     listed = holders.holder_vouchers(conn, issuer_id=w.issuer_id, holder_ref="ANNA")
 
     assert [(v["code"], v["link"]) for v in listed] == [(bought, "buyer"), (on_card, "card")]
+    history = conn.execute(
+        text(
+            "SELECT h.type, h.details FROM voucher_history h JOIN vouchers v ON v.id = h.voucher_id"
+            " WHERE v.code = :c ORDER BY h.id DESC LIMIT 1"
+        ),
+        {"c": bought},
+    ).one()
+    assert history == ("voucher.linked", {"holder_ref": "ANNA", "link": "buyer"})
     shown = holders.view(conn, holders.get_holder(conn, issuer_id=w.issuer_id, holder_ref="ANNA"))
     assert shown.cards == ({"card_id": "CLUB-A", "state": "active", "points_balance": 0},)
 
@@ -62,7 +72,7 @@ def test_holder_and_card_refusals(conn: Connection, w: World) -> None:
         ),
         (
             lambda: holders.link_voucher(
-                conn, issuer_id=w.issuer_id, holder_ref="ANNA", code=cert, link="owner"
+                conn, issuer_id=w.issuer_id, holder_ref="ANNA", code=cert, link="owner", now=now()
             ),
             "invalid_link",
         ),
@@ -104,4 +114,6 @@ def test_a_shareable_e_voucher_pays_only_for_its_recipient(conn: Connection, w: 
 
 def link(conn: Connection, w: World, code: str, *, buyer: str, recipient: str) -> None:
     for ref, how in ((buyer, "buyer"), (recipient, "recipient")):
-        holders.link_voucher(conn, issuer_id=w.issuer_id, holder_ref=ref, code=code, link=how)
+        holders.link_voucher(
+            conn, issuer_id=w.issuer_id, holder_ref=ref, code=code, link=how, now=now()
+        )

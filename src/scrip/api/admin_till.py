@@ -4,6 +4,7 @@ admin token as the rest of ``/v1/admin``."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -95,7 +96,12 @@ def link_voucher(holder_ref: str, body: wire.LinkIn, engine: EngineDep) -> None:
     issuer_id = _issuer_id(engine, body.issuer)
     with engine.begin() as conn:
         holders.link_voucher(
-            conn, issuer_id=issuer_id, holder_ref=holder_ref, code=body.code, link=body.link
+            conn,
+            issuer_id=issuer_id,
+            holder_ref=holder_ref,
+            code=body.code,
+            link=body.link,
+            now=datetime.now(UTC),
         )
 
 

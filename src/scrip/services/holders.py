@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from scrip.db import history as history_db
 from scrip.db import holders as holders_db
 from scrip.db import vouchers as vouchers_db
+from scrip.db.history import HistoryEntry, Where
 from scrip.db.holders import CardRow, HolderRow
 from scrip.domain.codes import normalize
 from scrip.domain.errors import InvalidInput, NotFound, TransitionNotAllowed
@@ -94,9 +96,10 @@ def activate_card(conn: Connection, *, issuer_id: int, card_id: str, now: dateti
 
 
 def link_voucher(
-    conn: Connection, *, issuer_id: int, holder_ref: str, code: str, link: str
+    conn: Connection, *, issuer_id: int, holder_ref: str, code: str, link: str, now: datetime
 ) -> None:
-    """Link a voucher to a holder as ``buyer`` or ``recipient``, or ``card:<card id>``."""
+    """Link a voucher to a holder as ``buyer`` or ``recipient``, or ``card:<card id>``; the
+    link changes who may use it (S6), so it is written to the voucher's history."""
     holder = get_holder(conn, issuer_id=issuer_id, holder_ref=holder_ref)
     voucher = vouchers_db.find_voucher(conn, issuer_id=issuer_id, code=normalize(code))
     if voucher is None:
@@ -110,6 +113,17 @@ def link_voucher(
         holders_db.link_voucher(conn, voucher_id=voucher.id, **{LINKS[link]: holder.id})
     else:
         raise InvalidInput("link is buyer, recipient or card:<card id>", code="invalid_link")
+    entry = HistoryEntry(
+        voucher_id=voucher.id,
+        type="voucher.linked",
+        status="recorded",
+        state_before=voucher.state,
+        state_after=voucher.state,
+        amount_minor=None,
+        balance_after_minor=voucher.balance_minor,
+        details={"holder_ref": holder.holder_ref, "link": link},
+    )
+    history_db.record(conn, [entry], where=Where(), now=now)
 
 
 def holder_vouchers(conn: Connection, *, issuer_id: int, holder_ref: str) -> list[dict[str, Any]]:
