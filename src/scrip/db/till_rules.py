@@ -5,6 +5,7 @@ presented club card number is."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -25,23 +26,21 @@ class RulesRow:
     recipient_holder_id: int | None
 
 
-_RULES = text(
-    """
-    SELECT coalesce(v.supported_products, t.supported_products) AS supported_products,
-           coalesce(v.supported_product_groups, t.supported_product_groups)
-               AS supported_product_groups,
-           coalesce(v.allowed_store_ids, t.allowed_store_ids) AS allowed_store_ids,
-           t.allowed_days, t.allowed_from_minute, t.allowed_until_minute, t.max_per_receipt,
-           t.discount_percent_bp, t.earns_points, t.e_voucher_use,
-           v.buyer_holder_id, v.recipient_holder_id
-      FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
-     WHERE v.id = :id
-    """
-)
+# Read as one JSON value beside the voucher's row (``db.vouchers``), under the same lock.
+TILL_RULES = """jsonb_build_object(
+           'supported_products', coalesce(v.supported_products, t.supported_products),
+           'supported_product_groups',
+               coalesce(v.supported_product_groups, t.supported_product_groups),
+           'allowed_store_ids', coalesce(v.allowed_store_ids, t.allowed_store_ids),
+           'allowed_days', t.allowed_days, 'allowed_from_minute', t.allowed_from_minute,
+           'allowed_until_minute', t.allowed_until_minute, 'max_per_receipt', t.max_per_receipt,
+           'discount_percent_bp', t.discount_percent_bp, 'earns_points', t.earns_points,
+           'e_voucher_use', t.e_voucher_use, 'buyer_holder_id', v.buyer_holder_id,
+           'recipient_holder_id', v.recipient_holder_id)"""
 
 
-def rules_of(conn: Connection, voucher_id: int) -> RulesRow:
-    return RulesRow(**conn.execute(_RULES, {"id": voucher_id}).mappings().one())
+def rules_of(found: dict[str, Any]) -> RulesRow:
+    return RulesRow(**found)
 
 
 _SAME_TYPE_ON_RECEIPT = text(

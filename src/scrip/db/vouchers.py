@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from scrip.db import rows
 from scrip.db.batch import write
+from scrip.db.till_rules import TILL_RULES
 
 
 @dataclass(slots=True)
@@ -51,9 +52,11 @@ class VoucherRow:
     valid_from_on: date | None
     valid_until_on: date | None
     return_to_prepared: bool
+    # The restrictions checked at the till (db.till_rules), read with the lock: no extra trip.
+    till_rules: dict[str, Any] | None = None
 
 
-_SELECT = """
+_SELECT = f"""
     SELECT v.id, v.issuer_id, v.account_id, v.code, v.serial_number, v.state, v.currency,
            v.face_value_minor, v.extra_value_minor, v.balance_minor, v.held_minor,
            v.valid_from, v.valid_until, v.card_id, v.card_holder_id, v.pin_hash,
@@ -61,7 +64,8 @@ _SELECT = """
            t.id AS type_id, t.code AS type_code, t.classification, t.value_mode, t.multi_use,
            t.reloadable, t.max_balance_minor, t.min_activation_receipt_minor,
            t.min_payment_receipt_minor, t.validity_basis, t.validity_days, t.valid_from_on,
-           t.valid_until_on, t.return_to_prepared
+           t.valid_until_on, t.return_to_prepared,
+           {TILL_RULES} AS till_rules
       FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
 """
 _BY_CODES = text(_SELECT + " WHERE v.issuer_id = :issuer_id AND v.code = ANY(:codes) ORDER BY v.id")

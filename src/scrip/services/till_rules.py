@@ -78,7 +78,8 @@ def check_payment(
 ) -> Payment:
     basket = basket or Basket()
     check_total(basket)
-    row = rules_db.rules_of(conn, voucher.id)
+    assert voucher.till_rules is not None, "db.vouchers reads the rules with the voucher"
+    row = rules_db.rules_of(voucher.till_rules)
     rules = effective_rules(row, voucher)
     same_type = 0
     if rules.max_per_receipt is not None:
