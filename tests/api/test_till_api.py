@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from scrip.server import create_app
 from scrip.services import catalog
@@ -151,3 +151,55 @@ def test_admin_refusals_use_the_envelope(
     missing = app_client.get("/v1/admin/holders/NOBODY", params={"issuer": issuer}, headers=ADMIN)
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "holder_not_found")
     assert app_client.get("/v1/admin/promotions", params={"issuer": issuer}).status_code == 401
+
+
+def test_a_reversed_issue_inside_a_receipt_is_not_issued_on_confirmation(
+    app_client: TestClient, engine: Engine, shop: World
+) -> None:
+    issuer = _issuer_code(engine, shop)
+    with engine.begin() as conn:
+        catalog.create_voucher_type(
+            conn,
+            issuer_id=shop.issuer_id,
+            code="GIFT",
+            name="Gift",
+            classification="promotional_voucher",
+            face_value_minor=1_000,
+        )
+    admin_post(
+        app_client,
+        "/promotions",
+        {
+            "issuer": issuer,
+            "code": "ALL",
+            "name": "everyone",
+            "kind": "progressive",
+            "type_code": "GIFT",
+            "params": {"thresholds": [[0, 400]]},
+            "status": "active",
+        },
+    )
+    till = Till(app_client, shop.key)
+    receipt_id = till.post("/receipts", {}).json()["receipt_id"]
+    key = str(uuid.uuid4())
+    got = till.post("/promotions/evaluate", {"receipt": {"receipt_id": receipt_id}}, key=key)
+    [printed] = got.json()["vouchers"]
+    assert (got.json()["status"], printed["state"]) == ("pending", "activating")
+
+    reversed_ = till.post("/reversals", {"idempotency_key": key})
+    assert reversed_.json()["outcome"] == "reversed", reversed_.text
+    assert till.post(f"/receipts/{receipt_id}/confirm").status_code == 200
+
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT v.state, i.state FROM promotion_issues i JOIN vouchers v"
+                " ON v.id = i.voucher_id WHERE v.code = :c"
+            ),
+            {"c": printed["code"]},
+        ).one()
+        counted = conn.execute(
+            text("SELECT issued_count FROM issue_counters WHERE scope = :s"),
+            {"s": f"r:{receipt_id}"},
+        ).scalar_one()
+    assert (tuple(row), counted) == (("generated", "cancelled"), 0)

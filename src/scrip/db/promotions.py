@@ -116,23 +116,32 @@ def unclaim(conn: Connection, *, scope: str) -> None:
 
 
 def settle_receipt(conn: Connection, *, receipt_id: int, state: str) -> None:
-    """The receipt closed: its pending issues are issued (confirmed) or cancelled, and a
-    cancelled one no longer counts against the holder's limit."""
-    outcome = "issued" if state == "confirmed" else "cancelled"
-    settled = conn.execute(
-        text(
-            "UPDATE promotion_issues SET state = :o WHERE receipt_id = :r AND state = 'pending'"
-            " RETURNING promotion_id, holder_id, operation_id"
-        ),
-        {"o": outcome, "r": receipt_id},
-    ).all()
-    if outcome == "cancelled":
-        for operation_id in {row[2] for row in settled}:
-            conn.execute(_GIVE_POINTS_BACK, {"op": operation_id})
-        for promotion_id, holder_id, _ in settled:
+    """The receipt closed: a pending issue is issued when the receipt was confirmed with its
+    sale (a sale reversed inside the receipt doesn't count), else cancelled; a cancelled one
+    no longer counts against the limits and its points go back to the card."""
+    settled = conn.execute(_SETTLE, {"confirmed": state == "confirmed", "r": receipt_id}).all()
+    for operation_id in {row.operation_id for row in settled if row.state == "cancelled"}:
+        conn.execute(_GIVE_POINTS_BACK, {"op": operation_id})
+    for row in settled:
+        if row.state == "cancelled":
             unclaim(conn, scope=receipt_scope(receipt_id=receipt_id))
-            if holder_id is not None:
-                unclaim(conn, scope=holder_scope(promotion_id=promotion_id, holder_id=holder_id))
+            if row.holder_id is not None:
+                unclaim(
+                    conn, scope=holder_scope(promotion_id=row.promotion_id, holder_id=row.holder_id)
+                )
+
+
+_SETTLE = text(
+    """
+    UPDATE promotion_issues i
+       SET state = CASE WHEN :confirmed AND EXISTS (
+                   SELECT 1 FROM receipt_operations o WHERE o.operation_id = i.operation_id
+                      AND o.voucher_id = i.voucher_id AND o.state = 'confirmed')
+                   THEN 'issued' ELSE 'cancelled' END
+     WHERE i.receipt_id = :r AND i.state = 'pending'
+    RETURNING i.promotion_id, i.holder_id, i.operation_id, i.state
+    """
+)
 
 
 # Points spent on vouchers of a cancelled receipt go back to the card, as an adjustment.
