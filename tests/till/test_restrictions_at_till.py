@@ -173,6 +173,8 @@ def test_a_percent_discount_voucher_gets_the_discount_computed(conn: Connection,
     )
     code = sold(conn, w, kind, None, state="generated")
     odd = receipt(lines=(Line("MILK", "dairy", 3, 333), Line("WINE", "alcohol", 1, 999)))
+    error = refused(conn, w, code, lambda: pay(conn, w, code, 3_000, rcpt=ReceiptInput()))
+    assert error.code == "receipt_lines_required"
 
     used = pay(conn, w, code, 3_000, rcpt=odd)
 

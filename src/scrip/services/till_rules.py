@@ -100,6 +100,12 @@ def check_payment(
         same_type_on_receipt=same_type,
     )
     limit = restrictions.check_payment(rules, use)
+    if row.discount_percent_bp is not None and not basket.has_lines:
+        raise RestrictionRefused(
+            "a percent discount needs the receipt lines",
+            code="receipt_lines_required",
+            rule="supported_products",
+        )
     if voucher.classification == Classification.promotional_voucher and basket.has_lines:
         lines = qualifying(basket, products=rules.products, groups=rules.groups)
         found = discounts.compute(
