@@ -27,6 +27,18 @@ def app_client(engine: Engine, ledger_holds: None) -> Iterator[TestClient]:
         yield client
 
 
+def gift_type(engine: Engine, shop: World) -> None:
+    with engine.begin() as conn:
+        catalog.create_voucher_type(
+            conn,
+            issuer_id=shop.issuer_id,
+            code="GIFT",
+            name="Gift",
+            classification="promotional_voucher",
+            face_value_minor=1_000,
+        )
+
+
 def admin_post(client: TestClient, path: str, body: dict[str, Any]) -> Any:
     answer = client.post(f"/v1/admin{path}", json=body, headers=ADMIN)
     assert answer.status_code in (201, 204), answer.text
@@ -37,15 +49,7 @@ def test_promotions_and_holders_end_to_end(
     app_client: TestClient, engine: Engine, shop: World
 ) -> None:
     issuer = _issuer_code(engine, shop)
-    with engine.begin() as conn:
-        catalog.create_voucher_type(
-            conn,
-            issuer_id=shop.issuer_id,
-            code="GIFT",
-            name="Gift",
-            classification="promotional_voucher",
-            face_value_minor=1_000,
-        )
+    gift_type(engine, shop)
     till = Till(app_client, shop.key)
     holder = admin_post(
         app_client,
@@ -157,15 +161,7 @@ def test_a_reversed_issue_inside_a_receipt_is_not_issued_on_confirmation(
     app_client: TestClient, engine: Engine, shop: World
 ) -> None:
     issuer = _issuer_code(engine, shop)
-    with engine.begin() as conn:
-        catalog.create_voucher_type(
-            conn,
-            issuer_id=shop.issuer_id,
-            code="GIFT",
-            name="Gift",
-            classification="promotional_voucher",
-            face_value_minor=1_000,
-        )
+    gift_type(engine, shop)
     admin_post(
         app_client,
         "/promotions",

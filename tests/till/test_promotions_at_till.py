@@ -10,9 +10,9 @@ from sqlalchemy import Connection, text
 
 from scrip.domain.basket import Line
 from scrip.domain.errors import ScripError
-from scrip.services import promotions, receipts
+from scrip.services import issuing, promotions, receipts
+from scrip.services.issuing import Issued
 from scrip.services.loyalty import BUILT_IN
-from scrip.services.promotions import Issued
 from scrip.services.till import ReceiptInput
 from tests.builders import World, now, vouchers, world
 from tests.till.helpers import holder_with_card, promo_type, receipt
@@ -48,7 +48,7 @@ def define(conn: Connection, w: World, kind: str, **options: Any) -> None:
 def issue(conn: Connection, w: World, lines: tuple[Line, ...], **options: Any) -> Issued:
     card = options.pop("card_id", None)
     particulars = options.pop("particulars", {})
-    return promotions.issue(
+    return issuing.issue(
         conn,
         till=w.till,
         receipt=receipt(lines=lines, card_id=card, **particulars),

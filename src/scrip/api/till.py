@@ -17,7 +17,7 @@ from scrip.api import idempotency
 from scrip.api.deps import EngineDep, MutationDep, RegisterDep, read
 from scrip.api.pos import ERRORS, _receipt
 from scrip.db import holders as holders_db
-from scrip.services import holders, promotions
+from scrip.services import holders, issuing
 from scrip.services.loyalty import BUILT_IN, PointsMove
 from scrip.wire import till as wire
 
@@ -32,7 +32,7 @@ def evaluate(body: wire.PromotionEvaluateIn, m: MutationDep) -> JSONResponse:
     open receipt (``receipt.receipt_id``) they are issued when the receipt is confirmed."""
 
     def work(conn: Connection, now: datetime) -> Answer:
-        issued = promotions.issue(
+        issued = issuing.issue(
             conn,
             till=m.till,
             receipt=_receipt(body.receipt),
