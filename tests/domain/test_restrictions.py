@@ -61,6 +61,15 @@ def test_products_and_groups_limit_what_it_pays_for() -> None:
     )
 
 
+def test_goods_are_paid_for_once_by_vouchers_of_a_type() -> None:
+    dairy = Rules(groups=("dairy",))
+    assert check_payment(dairy, replace(USE, paid_by_type_on_receipt=100)) == 200
+    assert refused(dairy, replace(USE, paid_by_type_on_receipt=300)) == (
+        "qualifying_items_paid",
+        "supported_products",
+    )
+
+
 def test_card_binding() -> None:
     assert check_payment(Rules(card_id="CARD-1"), USE) is None
     assert refused(Rules(card_id="CARD-2")) == ("card_mismatch", "card_binding")

@@ -45,6 +45,24 @@ def test_a_product_restricted_voucher_pays_only_for_its_lines(conn: Connection, 
     assert read(conn, w.issuer_id, code).balance_minor == 4_700
 
 
+def test_two_vouchers_of_a_type_pay_for_the_same_goods_once(conn: Connection, w: World) -> None:
+    kind = card_type(conn, w, "DAIRY", supported_product_groups=["dairy"])
+    first, second = sold(conn, w, kind), sold(conn, w, kind)
+    opened = receipts.open_receipt(
+        conn, till=w.till, receipt=ReceiptInput(), timeout_s=None, now=datetime.now(UTC)
+    )
+    in_receipt = receipt(receipt_id=opened.receipt_id)
+    assert pay(conn, w, first, 200, rcpt=in_receipt).amount_minor == 200
+    assert pay(conn, w, second, 500, rcpt=in_receipt, partial=True).amount_minor == 100
+    error = refused(conn, w, first, lambda: pay(conn, w, first, 1, rcpt=in_receipt))
+    assert (error.code, error.details["paid_minor"]) == ("qualifying_items_paid", 300)
+    receipts.cancel(conn, till=w.till, receipt_id=opened.receipt_id, now=datetime.now(UTC))
+    by_number = receipt(number="R-5")
+    assert pay(conn, w, first, 300, rcpt=by_number).amount_minor == 300
+    error = refused(conn, w, second, lambda: pay(conn, w, second, 1, rcpt=by_number))
+    assert error.code == "qualifying_items_paid"
+
+
 def test_products_or_groups_and_a_voucher_override(conn: Connection, w: World) -> None:
     kind = card_type(conn, w, "FOOD", supported_products=["BREAD"], supported_product_groups=[])
     code = sold(conn, w, kind)

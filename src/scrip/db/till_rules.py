@@ -43,11 +43,12 @@ def rules_of(found: dict[str, Any]) -> RulesRow:
     return RulesRow(**found)
 
 
-_SAME_TYPE_ON_RECEIPT = text(
+_ON_RECEIPT = text(
     """
-    SELECT count(DISTINCT h.voucher_id) FROM voucher_history h
-      JOIN vouchers v ON v.id = h.voucher_id
-     WHERE v.type_id = :type_id AND h.voucher_id <> :voucher_id
+    SELECT count(DISTINCT h.voucher_id) FILTER (WHERE h.voucher_id <> :voucher_id),
+           coalesce(sum(h.amount_minor), 0)
+      FROM voucher_history h JOIN vouchers v ON v.id = h.voucher_id
+     WHERE v.type_id = :type_id
        AND h.type = 'voucher.redeemed' AND h.status <> 'cancelled'
        AND (h.receipt_id = :receipt_id
             OR (CAST(:receipt_id AS BIGINT) IS NULL AND h.receipt_number = :number
@@ -56,7 +57,7 @@ _SAME_TYPE_ON_RECEIPT = text(
 )
 
 
-def count_same_type_on_receipt(
+def type_on_receipt(
     conn: Connection,
     *,
     type_id: int,
@@ -64,12 +65,13 @@ def count_same_type_on_receipt(
     receipt_id: int | None,
     receipt_number: str | None,
     store_id: int,
-) -> int:
-    """Other vouchers of the type already paying on this receipt (open or by its number)."""
+) -> tuple[int, int]:
+    """How many *other* vouchers of the type already pay on this receipt (open, or by its
+    number), and how much the type's vouchers (this one too) have paid on it."""
     if receipt_id is None and receipt_number is None:
-        return 0
-    found = conn.execute(
-        _SAME_TYPE_ON_RECEIPT,
+        return 0, 0
+    others, paid = conn.execute(
+        _ON_RECEIPT,
         {
             "type_id": type_id,
             "voucher_id": voucher_id,
@@ -77,8 +79,8 @@ def count_same_type_on_receipt(
             "number": receipt_number,
             "store_id": store_id,
         },
-    ).scalar_one()
-    return int(found)
+    ).one()
+    return int(others), int(paid)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ rule                       codes
 ``card_binding``           ``card_required``, ``card_mismatch``
 ``e_voucher_use``          ``holder_required``, ``not_the_buyer``, ``not_the_recipient``
 ``max_per_receipt``        ``too_many_vouchers_on_receipt``
-``supported_products``     ``receipt_lines_required``, ``no_qualifying_items``
+``supported_products``     ``receipt_lines_required``, ``no_qualifying_items``,
+                           ``qualifying_items_paid`` (by vouchers of its type)
 =========================  ==========================================================
 
 Certificates can't be used as loyalty cards: :func:`check_card_presented` refuses a club card
@@ -61,6 +62,9 @@ class Use:
     basket: Basket = field(default_factory=Basket)
     holder_id: int | None = None
     same_type_on_receipt: int = 0
+    # What vouchers of the same type already paid on this receipt: the same goods are paid
+    # for once, however many of them are presented.
+    paid_by_type_on_receipt: int = 0
 
 
 def _refuse(rule: str, code: str, message: str, **details: object) -> RestrictionRefused:
@@ -113,8 +117,9 @@ def check_per_receipt(rules: Rules, use: Use) -> None:
         )
 
 
-def payable(rules: Rules, basket: Basket) -> int | None:
-    """What the voucher may pay for on this receipt: the sum of its qualifying lines."""
+def payable(rules: Rules, basket: Basket, *, paid_already: int = 0) -> int | None:
+    """What the voucher may pay for on this receipt: the sum of its qualifying lines, less
+    what vouchers of its type already paid for them."""
     if not rules.limits_products:
         return None
     if not basket.has_lines:
@@ -131,7 +136,14 @@ def payable(rules: Rules, basket: Basket) -> int | None:
         raise _refuse(
             "supported_products", "no_qualifying_items", "nothing on the receipt it may pay for"
         )
-    return total
+    if total <= paid_already:
+        raise _refuse(
+            "supported_products",
+            "qualifying_items_paid",
+            "the goods it may pay for are paid already",
+            paid_minor=paid_already,
+        )
+    return total - paid_already
 
 
 def check_payment(rules: Rules, use: Use) -> int | None:
@@ -141,7 +153,7 @@ def check_payment(rules: Rules, use: Use) -> int | None:
     check_card(rules, use)
     check_e_voucher(rules, use)
     check_per_receipt(rules, use)
-    return payable(rules, use.basket)
+    return payable(rules, use.basket, paid_already=use.paid_by_type_on_receipt)
 
 
 def check_card_presented(*, card_is_voucher_of: str | None) -> None:

@@ -81,9 +81,9 @@ def check_payment(
     assert voucher.till_rules is not None, "db.vouchers reads the rules with the voucher"
     row = rules_db.rules_of(voucher.till_rules)
     rules = effective_rules(row, voucher)
-    same_type = 0
-    if rules.max_per_receipt is not None:
-        same_type = rules_db.count_same_type_on_receipt(
+    same_type = paid = 0
+    if rules.max_per_receipt is not None or rules.limits_products:
+        same_type, paid = rules_db.type_on_receipt(
             conn,
             type_id=voucher.type_id,
             voucher_id=voucher.id,
@@ -98,6 +98,7 @@ def check_payment(
         basket=basket,
         holder_id=holder_presented(conn, till=till, basket=basket),
         same_type_on_receipt=same_type,
+        paid_by_type_on_receipt=paid,
     )
     limit = restrictions.check_payment(rules, use)
     if row.discount_percent_bp is not None and not basket.has_lines:
