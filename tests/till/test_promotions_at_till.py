@@ -259,3 +259,30 @@ def test_invalid_promotions_are_refused(conn: Connection, w: World) -> None:
         with pytest.raises(ScripError) as caught, conn.begin_nested():
             define(conn, w, **options)  # type: ignore[arg-type]
         assert caught.value.code == code
+
+
+def test_a_voucher_held_in_a_receipt_prints_the_validity_it_will_get(
+    conn: Connection, w: World
+) -> None:
+    from scrip.services import catalog
+
+    catalog.create_voucher_type(
+        conn,
+        issuer_id=w.issuer_id,
+        code="GIFT30",
+        name="Gift for 30 days",
+        classification="promotional_voucher",
+        face_value_minor=500,
+        validity_basis="from_activation",
+        validity_days=30,
+    )
+    define(conn, w, "progressive", params={"thresholds": [[0, 500]]}, type_code="GIFT30")
+    opened = receipts.open_receipt(
+        conn, till=w.till, receipt=ReceiptInput(), timeout_s=None, now=now()
+    )
+    [printed] = issue(conn, w, SMALL, particulars={"receipt_id": opened.receipt_id}).vouchers
+    assert printed.state == "activating" and printed.valid_until is not None
+
+    confirmed = receipts.confirm(conn, till=w.till, receipt_id=opened.receipt_id, now=now())
+    [voucher] = [v for v in confirmed.vouchers if v.code == printed.code]
+    assert voucher.valid_until == printed.valid_until

@@ -23,14 +23,19 @@ from scrip.db import vouchers as vouchers_db
 from scrip.db.holders import CardRow, HolderRow
 from scrip.db.registers import RegisterContext
 from scrip.domain import promotions as rules
+from scrip.domain import validity
 from scrip.domain.basket import Basket
 from scrip.domain.codes import normalize
 from scrip.domain.errors import InvalidInput, NotFound
+from scrip.domain.lifecycle import State
 from scrip.domain.promotions import Award, Kind, Occasion, Promotion
+from scrip.domain.validity import Window
 from scrip.services import catalog, holders, pos, till_rules
+from scrip.services.activation import rule_of
 from scrip.services.loyalty import BUILT_IN, LoyaltySystem, PointsMove
 from scrip.services.promotions import running
 from scrip.services.till import Context, ReceiptInput, context
+from scrip.services.views import VoucherView
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +229,21 @@ def _voucher_for(
     return voucher.id, code
 
 
+def _printed_validity(
+    conn: Connection, till: RegisterContext, view: VoucherView, now: datetime
+) -> Window:
+    """The validity to print. A voucher held in an open receipt is activated only when the
+    receipt is confirmed; its window is printed as if it started now (the same local days
+    unless the confirmation comes after midnight)."""
+    if view.valid_until is not None or view.state != State.activating:
+        return view.valid_from, view.valid_until
+    voucher = vouchers_db.find_voucher(conn, issuer_id=till.issuer_id, code=view.code)
+    rule = rule_of(voucher) if voucher is not None else None
+    if rule is None or rule.basis != validity.ValidityBasis.from_activation:
+        return view.valid_from, view.valid_until
+    return validity.window(rule, tz=till.timezone, issued_at=now, activated_at=now)
+
+
 def _sell(
     conn: Connection,
     till: RegisterContext,
@@ -262,11 +282,12 @@ def _sell(
             barcode_payload=view.code,
             value_minor=view.face_value_minor or 0,
             currency=view.currency,
-            valid_from=view.valid_from,
-            valid_until=view.valid_until,
+            valid_from=window[0],
+            valid_until=window[1],
             receipt_text=award.promotion.receipt_text,
             state=view.state,
         )
         for (award, _, _), view in zip(chosen, sold.vouchers, strict=True)
+        for window in [_printed_validity(conn, till, view, now)]
     )
     return Issued(sold.status, sold.operation_id, ctx.receipt_id, printed, tuple(refused), spent)
