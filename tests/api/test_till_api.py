@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from scrip.server import create_app
-from scrip.services import catalog
 from tests.api.conftest import Till, issue
 from tests.api.test_admin import _issuer_code
 from tests.builders import World
+from tests.till.helpers import promo_type
 
 TOKEN = "admin-till-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -29,14 +29,7 @@ def app_client(engine: Engine, ledger_holds: None) -> Iterator[TestClient]:
 
 def gift_type(engine: Engine, shop: World) -> None:
     with engine.begin() as conn:
-        catalog.create_voucher_type(
-            conn,
-            issuer_id=shop.issuer_id,
-            code="GIFT",
-            name="Gift",
-            classification="promotional_voucher",
-            face_value_minor=1_000,
-        )
+        promo_type(conn, shop, "GIFT", 1_000)
 
 
 def admin_post(client: TestClient, path: str, body: dict[str, Any]) -> Any:
