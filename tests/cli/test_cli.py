@@ -292,6 +292,7 @@ def test_promotion_list_and_evaluate_a_receipt_file(
     listed = cli("promotion", "list")
     assert listed.exit_code == 0, listed.output
     assert "DRINKS" in listed.output and "purchased_goods" in listed.output
+    assert "SPEND50" in listed.output  # the demo's own promotion
 
     receipt = tmp_path / "receipt.json"
     receipt.write_text(
@@ -313,6 +314,8 @@ def test_promotion_list_and_evaluate_a_receipt_file(
     assert earned.output.count("Cheers!") == 2  # twelve drinks, two vouchers of 3.00
     assert _count(cli_engine, "SELECT count(*) FROM promotion_issues") == 0  # a preview
 
+    receipt.write_text(json.dumps({"amount_minor": 12_000}))
+    assert "1000" in cli("promotion", "evaluate", str(receipt)).output  # SPEND50's top step
     receipt.write_text(json.dumps({"lines": []}))
     assert "earns no vouchers" in cli("promotion", "evaluate", str(receipt)).output
     receipt.write_text("{not json")

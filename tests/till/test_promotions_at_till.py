@@ -286,3 +286,14 @@ def test_a_voucher_held_in_a_receipt_prints_the_validity_it_will_get(
     confirmed = receipts.confirm(conn, till=w.till, receipt_id=opened.receipt_id, now=now())
     [voucher] = [v for v in confirmed.vouchers if v.code == printed.code]
     assert voucher.valid_until == printed.valid_until
+
+
+def test_a_receipt_amount_without_lines_counts_for_thresholds(conn: Connection, w: World) -> None:
+    define(conn, w, "progressive", params={"thresholds": [[5_000, 500]]})
+    opened = receipts.open_receipt(
+        conn, till=w.till, receipt=ReceiptInput(amount_minor=6_000), timeout_s=None, now=now()
+    )
+    in_receipt = ReceiptInput(receipt_id=opened.receipt_id)
+    got = issuing.issue(conn, till=w.till, receipt=in_receipt, now=now())
+    assert [v.value_minor for v in got.vouchers] == [500]
+    receipts.cancel(conn, till=w.till, receipt_id=opened.receipt_id, now=now())

@@ -12,7 +12,7 @@ counts and the points back: ``db.promotions.settle_receipt``).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, text
@@ -115,6 +115,8 @@ def issue(
         raise InvalidInput("points must not be negative", code="invalid_points")
     ctx = context(conn, till=till, receipt=receipt, now=now)
     basket = receipt.basket or Basket()
+    if basket.total_minor is None and not basket.has_lines:  # the open receipt's amount
+        basket = replace(basket, total_minor=ctx.amount_minor)
     who = _presented(
         conn,
         till=till,

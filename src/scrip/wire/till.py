@@ -14,7 +14,7 @@ from scrip.wire.pos import Code, ReceiptIn, Strict
 
 
 def basket_of(receipt: ReceiptIn) -> Basket | None:
-    if not receipt.lines and receipt.card_id is None:
+    if not receipt.lines and receipt.card_id is None and receipt.amount_minor is None:
         return None
     return Basket(
         lines=tuple(
