@@ -32,8 +32,8 @@ pytest: $(STAMP)
 
 ## the suites that touch storage, against SCRIP_TEST_DATABASE_URL (an external server)
 test-external: $(STAMP)
-	$(BIN)/python -m pytest tests/db tests/services tests/api tests/concurrency tests/web \
-		tests/browser
+	$(BIN)/python -m pytest tests/db tests/services tests/api tests/concurrency tests/till \
+		tests/web tests/browser
 
 ## make bench: reference (pgbench) and API scenarios (wrk); see docs/benchmarks.md
 bench: $(STAMP)

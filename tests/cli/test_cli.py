@@ -366,3 +366,62 @@ def test_up_makes_a_first_admin_once_and_shows_the_same_login_again(
         assert (
             _count(cli_engine, "SELECT count(*) FROM audit_log WHERE action = 'first admin'") == 1
         )
+
+
+def test_promotion_list_and_evaluate_a_receipt_file(
+    cli: Cli, cli_engine: Engine, tmp_path: Path
+) -> None:
+    from scrip.services import catalog, promotions
+
+    with cli_engine.begin() as conn:
+        demo = conn.execute(text("SELECT id FROM issuers WHERE code = 'DEMO'")).scalar_one()
+        catalog.create_voucher_type(
+            conn,
+            issuer_id=demo,
+            code="CLIGIFT",
+            name="Gift",
+            face_value_minor=500,
+            classification="promotional_voucher",
+        )
+        promotions.create_promotion(
+            conn,
+            issuer_id=demo,
+            code="DRINKS",
+            name="Six drinks, one gift",
+            kind="purchased_goods",
+            type_code="CLIGIFT",
+            status="active",
+            params={"group": "drinks", "quantity": 6, "value_minor": 300},
+            receipt_text="Cheers!",
+        )
+    listed = cli("promotion", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "DRINKS" in listed.output and "purchased_goods" in listed.output
+    assert "SPEND50" in listed.output  # the demo's own promotion
+
+    receipt = tmp_path / "receipt.json"
+    receipt.write_text(
+        json.dumps(
+            {
+                "lines": [
+                    {
+                        "item_code": "COLA",
+                        "item_group": "drinks",
+                        "quantity": 12,
+                        "amount_minor": 1800,
+                    }
+                ]
+            }
+        )
+    )
+    earned = cli("promotion", "evaluate", str(receipt))
+    assert earned.exit_code == 0, earned.output
+    assert earned.output.count("Cheers!") == 2  # twelve drinks, two vouchers of 3.00
+    assert _count(cli_engine, "SELECT count(*) FROM promotion_issues") == 0  # a preview
+
+    receipt.write_text(json.dumps({"amount_minor": 12_000}))
+    assert "1000" in cli("promotion", "evaluate", str(receipt)).output  # SPEND50's top step
+    receipt.write_text(json.dumps({"lines": []}))
+    assert "earns no vouchers" in cli("promotion", "evaluate", str(receipt)).output
+    receipt.write_text("{not json")
+    assert cli("promotion", "evaluate", str(receipt)).exit_code == 2

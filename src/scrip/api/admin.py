@@ -38,20 +38,27 @@ ERRORS: dict[int | str, dict[str, object]] = {
     }.items()
 }
 
-router = APIRouter(
-    prefix="/v1/admin",
-    tags=["admin"],
-    dependencies=[Depends(authenticate)],
-    responses=ERRORS,
-    route_class=AuditedRoute,
-)
+
+def admin_router() -> APIRouter:
+    """A router under ``/v1/admin`` whose every route is authenticated (``api.auth``: a route
+    that declares no right is for full administrators only) and audited (``api.audit``)."""
+    return APIRouter(
+        prefix="/v1/admin",
+        tags=["admin"],
+        dependencies=[Depends(authenticate)],
+        responses=ERRORS,
+        route_class=AuditedRoute,
+    )
 
 
-def _now() -> datetime:
+router = admin_router()
+
+
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _keyring(request: Request) -> Keyring:
+def vault_keyring(request: Request) -> Keyring:
     found: Keyring | None = request.app.state.keyring
     if found is None:
         raise Busy("the secret vault has no keys configured", code="vault_not_configured")
@@ -76,7 +83,7 @@ def _out(lot: LotRow) -> LotOut:
     )
 
 
-def _issuer_id(engine: Engine, code: str) -> int:
+def issuer_id_of(engine: Engine, code: str) -> int:
     with engine.connect() as conn:
         found = conn.execute(
             text("SELECT id FROM issuers WHERE code = :c"), {"c": code}
@@ -100,18 +107,18 @@ def create_lot(
     principal: PrincipalDep,
 ) -> LotOut:
     """Queue a lot; it is generated in the background. Poll ``GET /lots/{id}`` for progress."""
-    keyring = _keyring(request)
-    issuer_id = _issuer_id(engine, body.issuer)
+    keyring = vault_keyring(request)
+    issuer_id = issuer_id_of(engine, body.issuer)
     with engine.begin() as conn:
         lot_id = lots.create_lot(
             conn,
             issuer_id=issuer_id,
-            now=_now(),
+            now=utc_now(),
             **body.model_dump(exclude={"issuer", "created_by"}),
             created_by=principal.username,
         )
         lot = lots.get_lot(conn, lot_id)
-    tasks.add_task(lots.run_lot, engine, lot_id=lot_id, keyring=keyring, clock=_now)
+    tasks.add_task(lots.run_lot, engine, lot_id=lot_id, keyring=keyring, clock=utc_now)
     return _out(lot)
 
 
@@ -157,7 +164,7 @@ def create_bulk_operation(
 ) -> BulkOperationOut:
     """Queue a bulk operation; it runs in the background, a chunk per transaction. Poll
     ``GET /bulk-operations/{id}`` for progress, counts and a sample of refused vouchers."""
-    issuer_id = _issuer_id(engine, body.issuer)
+    issuer_id = issuer_id_of(engine, body.issuer)
     selection = Selection(
         lot_id=body.lot_id,
         type_code=body.type_code,
@@ -178,10 +185,10 @@ def create_bulk_operation(
             changes=body.changes.model_dump(exclude_unset=True, mode="json")
             if body.changes
             else None,
-            now=_now(),
+            now=utc_now(),
         )
         op = bulk_operations.get_operation(conn, operation_id)
-    tasks.add_task(bulk_operations.run, engine, operation_id=operation_id, clock=_now)
+    tasks.add_task(bulk_operations.run, engine, operation_id=operation_id, clock=utc_now)
     return _bulk_out(op)
 
 

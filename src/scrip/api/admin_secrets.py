@@ -3,22 +3,15 @@ giving a reason; every retrieval and every refused attempt is written to its his
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Request, Response
 
-from scrip.api.admin import ERRORS, _issuer_id, _keyring, _now
-from scrip.api.audit import AuditedRoute
-from scrip.api.auth import PrincipalDep, anyone, authenticate
+from scrip.api.admin import admin_router, issuer_id_of, utc_now, vault_keyring
+from scrip.api.auth import PrincipalDep, anyone
 from scrip.api.deps import EngineDep
 from scrip.services import secrets
 from scrip.wire.admin import SecretOut, SecretRetrievalIn
 
-router = APIRouter(
-    prefix="/v1/admin",
-    tags=["admin"],
-    dependencies=[Depends(authenticate)],
-    responses=ERRORS,
-    route_class=AuditedRoute,
-)
+router = admin_router()
 
 
 # Open to every user on purpose: the service decides (``secrets.entitled``), so an attempt
@@ -36,13 +29,13 @@ def retrieve_secret(
     right and (422 ``reason_required``) without a reason, the attempt recorded either way."""
     found = secrets.retrieve_committed(
         engine,
-        issuer_id=_issuer_id(engine, body.issuer),
+        issuer_id=issuer_id_of(engine, body.issuer),
         voucher_code=code,
         user=principal.username,
         reason=body.reason,
         entitled=secrets.entitled(principal),
-        keyring=_keyring(request),
-        now=_now(),
+        keyring=vault_keyring(request),
+        now=utc_now(),
     )
     response.headers["Cache-Control"] = "no-store"
     return SecretOut(code=found.code, secret=found.secret)

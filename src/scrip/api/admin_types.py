@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
-from scrip.api.admin import ERRORS, _issuer_id
-from scrip.api.audit import AuditedRoute
-from scrip.api.auth import authenticate, require
+from scrip.api.admin import admin_router, issuer_id_of
+from scrip.api.auth import require
 from scrip.api.deps import EngineDep
 from scrip.db.templates import TemplateRow
 from scrip.db.voucher_types import VoucherTypeRow
@@ -18,13 +17,7 @@ from scrip.domain.rights import Area, Level
 from scrip.services import templates, voucher_types
 from scrip.wire.admin import CodeTemplateIn, CodeTemplateOut, VoucherTypeIn, VoucherTypeOut
 
-router = APIRouter(
-    prefix="/v1/admin",
-    tags=["admin"],
-    dependencies=[Depends(authenticate)],
-    responses=ERRORS,
-    route_class=AuditedRoute,
-)
+router = admin_router()
 READ = [require(Area.types, Level.read)]
 WRITE = [require(Area.types, Level.write)]
 IssuerQuery = Query(min_length=1, max_length=32, description="issuer code")
@@ -43,7 +36,7 @@ def _template_out(row: TemplateRow) -> CodeTemplateOut:
 @router.post("/voucher-types", status_code=201, response_model=VoucherTypeOut, dependencies=WRITE)
 def create_voucher_type(body: VoucherTypeIn, engine: EngineDep) -> VoucherTypeOut:
     """Define a voucher type; a definition that breaks a rule is refused (422) with its code."""
-    issuer_id = _issuer_id(engine, body.issuer)
+    issuer_id = issuer_id_of(engine, body.issuer)
     with engine.begin() as conn:
         row = voucher_types.define(conn, issuer_id=issuer_id, **body.model_dump(exclude={"issuer"}))
     return _type_out(row)
@@ -51,21 +44,21 @@ def create_voucher_type(body: VoucherTypeIn, engine: EngineDep) -> VoucherTypeOu
 
 @router.get("/voucher-types", response_model=list[VoucherTypeOut], dependencies=READ)
 def list_voucher_types(engine: EngineDep, issuer: str = IssuerQuery) -> list[VoucherTypeOut]:
-    issuer_id = _issuer_id(engine, issuer)
+    issuer_id = issuer_id_of(engine, issuer)
     with engine.connect() as conn:
         return [_type_out(row) for row in voucher_types.list_types(conn, issuer_id=issuer_id)]
 
 
 @router.get("/voucher-types/{code}", response_model=VoucherTypeOut, dependencies=READ)
 def show_voucher_type(code: str, engine: EngineDep, issuer: str = IssuerQuery) -> VoucherTypeOut:
-    issuer_id = _issuer_id(engine, issuer)
+    issuer_id = issuer_id_of(engine, issuer)
     with engine.connect() as conn:
         return _type_out(voucher_types.get_type(conn, issuer_id=issuer_id, code=code))
 
 
 @router.post("/code-templates", status_code=201, response_model=CodeTemplateOut, dependencies=WRITE)
 def create_code_template(body: CodeTemplateIn, engine: EngineDep) -> CodeTemplateOut:
-    issuer_id = _issuer_id(engine, body.issuer)
+    issuer_id = issuer_id_of(engine, body.issuer)
     with engine.begin() as conn:
         row = voucher_types.define_template(
             conn, issuer_id=issuer_id, **body.model_dump(exclude={"issuer"})
@@ -75,7 +68,7 @@ def create_code_template(body: CodeTemplateIn, engine: EngineDep) -> CodeTemplat
 
 @router.get("/code-templates", response_model=list[CodeTemplateOut], dependencies=READ)
 def list_code_templates(engine: EngineDep, issuer: str = IssuerQuery) -> list[CodeTemplateOut]:
-    issuer_id = _issuer_id(engine, issuer)
+    issuer_id = issuer_id_of(engine, issuer)
     with engine.connect() as conn:
         rows = voucher_types.list_templates(conn, issuer_id=issuer_id)
     return [_template_out(row) for row in rows]
@@ -83,6 +76,6 @@ def list_code_templates(engine: EngineDep, issuer: str = IssuerQuery) -> list[Co
 
 @router.get("/code-templates/{name}", response_model=CodeTemplateOut, dependencies=READ)
 def show_code_template(name: str, engine: EngineDep, issuer: str = IssuerQuery) -> CodeTemplateOut:
-    issuer_id = _issuer_id(engine, issuer)
+    issuer_id = issuer_id_of(engine, issuer)
     with engine.connect() as conn:
         return _template_out(voucher_types.get_template(conn, issuer_id=issuer_id, name=name))

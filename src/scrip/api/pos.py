@@ -23,6 +23,7 @@ from scrip.services import pos, receipts, reversal
 from scrip.services.till import ReceiptInput
 from scrip.services.views import OperationResult
 from scrip.wire import pos as wire
+from scrip.wire import till as till_wire
 
 ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": wire.ErrorOut, "description": text}
@@ -44,12 +45,17 @@ Answer = tuple[int, BaseModel, uuid.UUID | None]
 
 
 def _receipt(r: wire.ReceiptIn | wire.OpenReceiptIn) -> ReceiptInput:
+    basket = till_wire.basket_of(r) if isinstance(r, wire.ReceiptIn) else None
+    amount = r.amount_minor
+    if amount is None and basket is not None and basket.has_lines:
+        amount = basket.lines_total
     return ReceiptInput(
         receipt_id=getattr(r, "receipt_id", None),
         number=r.number,
         z_report=r.z_report,
         operator_code=r.operator,
-        amount_minor=r.amount_minor,
+        amount_minor=amount,
+        basket=basket,
     )
 
 

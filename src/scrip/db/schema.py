@@ -528,3 +528,131 @@ Index(
     vouchers.c.card_holder_id,
     postgresql_where=text("card_holder_id IS NOT NULL"),
 )
+
+
+# --- Rules at the till (issue 5): restrictions, discounts, holders, club cards, points and
+# promotions. Columns added to the types and vouchers above are appended here, so this block
+# merges on its own.
+
+for _column in (
+    # Days of week (ISO 1-7) and an hour window in minutes after local midnight, in the
+    # store's time zone; from > until runs across midnight (domain/schedule.py).
+    Column("allowed_days", ARRAY(Integer), nullable=True),
+    Column("allowed_from_minute", Integer, nullable=True),
+    Column("allowed_until_minute", Integer, nullable=True),
+    # At most this many vouchers of the type pay on one receipt.
+    Column("max_per_receipt", Integer, nullable=True),
+    # Discount vouchers: percent (basis points) of the qualifying lines, capped by the value.
+    Column("discount_percent_bp", Integer, nullable=True),
+    # Paying with a voucher of this type still earns loyalty points (told to the POS).
+    Column("earns_points", Boolean, nullable=False, server_default=text("true")),
+):
+    voucher_types.append_column(_column)
+
+# A customer account; ``holder_ref`` is the card-holder id the CRM or the POS knows them by.
+holders = Table(
+    "holders",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("holder_ref", String(64), nullable=False),
+    Column("name", Text, nullable=True),
+    Column("email", String(254), nullable=True),
+    _created_at(),
+    UniqueConstraint("issuer_id", "holder_ref"),
+)
+
+# A club (loyalty) card with its points account; the row is locked to spend points, so the
+# cached balance is safe (the same reasoning as a voucher's balance_minor).
+club_cards = Table(
+    "club_cards",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("holder_id", ForeignKey("holders.id"), nullable=True, index=True),
+    Column("card_id", String(64), nullable=False),
+    Column("state", String(12), nullable=False, server_default="inactive"),
+    Column("points_balance", BigInteger, nullable=False, server_default=text("0")),
+    Column("activated_at", DateTime(timezone=True), nullable=True),
+    _created_at(),
+    UniqueConstraint("issuer_id", "card_id"),
+    CheckConstraint("points_balance >= 0", name="points_not_negative"),
+    CheckConstraint("state IN ('inactive', 'active', 'blocked')", name="state"),
+)
+
+# Earn / spend history of a card's points: the balance is their sum.
+points_entries = Table(
+    "points_entries",
+    metadata,
+    _id(),
+    Column("club_card_id", ForeignKey("club_cards.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("operation_id", Uuid, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("kind IN ('earn', 'spend', 'adjust')", name="kind"),
+    CheckConstraint("points <> 0", name="points_not_zero"),
+)
+Index("ix_points_entries_card", points_entries.c.club_card_id, points_entries.c.id)
+
+for _column in (
+    # E-vouchers: a personal one is used only by its buyer, a shareable one by its recipient.
+    Column("buyer_holder_id", ForeignKey("holders.id"), nullable=True),
+    Column("recipient_holder_id", ForeignKey("holders.id"), nullable=True),
+):
+    vouchers.append_column(_column)
+
+# Promotions that issue vouchers at the till (S8); ``params`` holds what the kind needs
+# (domain/promotions.py), limits per receipt and per holder default to S7.4's 3 and 5.
+promotions = Table(
+    "promotions",
+    metadata,
+    _id(),
+    Column("issuer_id", ForeignKey("issuers.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("status", String(12), nullable=False, server_default="draft"),
+    Column("starts_on", Date, nullable=True),
+    Column("ends_on", Date, nullable=True),
+    Column("allowed_days", ARRAY(Integer), nullable=True),
+    Column("from_minute", Integer, nullable=True),
+    Column("until_minute", Integer, nullable=True),
+    Column("store_ids", ARRAY(BigInteger), nullable=True),
+    Column("receipt_text", Text, nullable=False, server_default=""),
+    Column("voucher_type_id", ForeignKey("voucher_types.id"), nullable=False),
+    Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("max_per_receipt", Integer, nullable=False, server_default=text("3")),
+    Column("max_per_holder", Integer, nullable=False, server_default=text("5")),
+    _created_at(),
+    UniqueConstraint("issuer_id", "code"),
+    CheckConstraint("status IN ('draft', 'active', 'paused', 'ended')", name="status"),
+    CheckConstraint("max_per_receipt > 0 AND max_per_holder > 0", name="limits_positive"),
+)
+
+# Each voucher a promotion issued: pending inside an open receipt, issued on confirmation.
+promotion_issues = Table(
+    "promotion_issues",
+    metadata,
+    _id(),
+    Column("promotion_id", ForeignKey("promotions.id"), nullable=False, index=True),
+    Column("voucher_id", ForeignKey("vouchers.id"), nullable=False, unique=True),
+    Column("holder_id", ForeignKey("holders.id"), nullable=True),
+    Column("receipt_id", BigInteger, nullable=True, index=True),
+    Column("operation_id", Uuid, nullable=False),
+    Column("state", String(12), nullable=False),
+    _created_at(),
+    CheckConstraint("state IN ('pending', 'issued', 'cancelled')", name="state"),
+)
+
+# Limits of S7.4 counted under concurrency: one row per scope (a receipt, or a promotion and
+# holder), raised by a guarded upsert that refuses past the limit.
+issue_counters = Table(
+    "issue_counters",
+    metadata,
+    Column("scope", String(96), primary_key=True),
+    Column("issued_count", Integer, nullable=False),
+    CheckConstraint("issued_count >= 0", name="not_negative"),
+)

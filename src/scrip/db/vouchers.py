@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from scrip.db import raw, rows
 from scrip.db.batch import write
+from scrip.db.till_rules import TILL_RULES
 
 
 @dataclass(slots=True)
@@ -57,9 +58,11 @@ class VoucherRow:
     pin_length: int | None = None
     secret_key_id: str | None = None
     secret_sealed: bytes | None = field(default=None, repr=False)
+    # The restrictions checked at the till (db.till_rules), read with the lock: no extra trip.
+    till_rules: dict[str, Any] | None = None
 
 
-_SELECT = """
+_SELECT = f"""
     SELECT v.id, v.issuer_id, v.account_id, v.code, v.serial_number, v.state, v.currency,
            v.face_value_minor, v.extra_value_minor, v.balance_minor, v.held_minor,
            v.valid_from, v.valid_until, v.card_id, v.card_holder_id, v.pin_hash,
@@ -68,7 +71,7 @@ _SELECT = """
            t.reloadable, t.max_balance_minor, t.min_activation_receipt_minor,
            t.min_payment_receipt_minor, t.validity_basis, t.validity_days, t.valid_from_on,
            t.valid_until_on, t.return_to_prepared, t.pin_length, v.secret_key_id,
-           v.secret_sealed
+           v.secret_sealed, {TILL_RULES} AS till_rules
       FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
 """
 _BY_CODES = text(_SELECT + " WHERE v.issuer_id = :issuer_id AND v.code = ANY(:codes) ORDER BY v.id")

@@ -15,7 +15,8 @@ Exception tree::
     │   ├── PinRefused              pin_required / pin_invalid / pin_locked
     │   ├── IdempotencyRefused      idempotency_key_reused / idempotency_key_reversed
     │   ├── ReceiptRefused          receipt_not_open / receipt_number_claimed / receipt_expired
-    │   └── LimitExceeded           max_balance_exceeded, below_minimum ...
+    │   ├── LimitExceeded           max_balance_exceeded, below_minimum ...
+    │   └── RestrictionRefused      a rule of S6 refused the use; ``details["rule"]`` names it
     └── Busy                        busy (a lock could not be taken in time; safe to retry),
                                     vault_not_configured
 
@@ -90,6 +91,10 @@ class ReceiptRefused(Conflict):
 
 class LimitExceeded(Conflict):
     code = "limit_exceeded"
+
+
+class RestrictionRefused(Conflict):
+    code = "restricted"
 
 
 class Busy(ScripError):

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
-from scrip.services import catalog
+from scrip.services import catalog, promotions
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,4 +78,32 @@ def load(conn: Connection, *, now: datetime) -> Demo:
     codes["PV20"] = catalog.create_vouchers(
         conn, type_code="PV20", issuer_id=issuer, count=5, state="accepted", now=now
     )
+    _promotions(conn, issuer)
     return Demo(issuer, keys, codes)
+
+
+def _promotions(conn: Connection, issuer: int) -> None:
+    """Rules at the till (issue 5): a gift voucher for receipts of 50 EUR and more."""
+    catalog.create_voucher_type(
+        conn,
+        issuer_id=issuer,
+        code="GIFT5",
+        name="Gift voucher",
+        classification="promotional_voucher",
+        value_mode="fixed",
+        face_value_minor=500,
+        multi_use=False,
+        validity_basis="from_activation",
+        validity_days=90,
+    )
+    promotions.create_promotion(
+        conn,
+        issuer_id=issuer,
+        code="SPEND50",
+        name="Spend 50, get 5; spend 100, get 10",
+        kind="progressive",
+        type_code="GIFT5",
+        params={"thresholds": [[5_000, 500], [10_000, 1_000]]},
+        status="active",
+        receipt_text="Thank you! A gift voucher for your next visit.",
+    )

@@ -28,7 +28,7 @@ from scrip.domain.codes import normalize
 from scrip.domain.errors import InsufficientBalance, InvalidInput, NotFound, TransitionNotAllowed
 from scrip.domain.lifecycle import Action, Classification, State, next_state
 from scrip.domain.money import Money
-from scrip.services import movements
+from scrip.services import movements, till_rules
 from scrip.services.activation import activate, check_sellable
 from scrip.services.till import (
     Context,
@@ -182,10 +182,20 @@ def redeem(
     check_receipt_minimum(voucher.min_payment_receipt_minor, ctx, what="payment")
     if not voucher.multi_use:
         check_not_pending_elsewhere(voucher, ctx)
+    payment = till_rules.check_payment(
+        conn,
+        till=till,
+        voucher=voucher,
+        basket=receipt.basket,
+        ctx=ctx,
+        requested_minor=amount.amount,
+        partial_allowed=partial_allowed,
+        now=now,
+    )
     taken = rules.check_spend(
         balance=voucher.balance_minor,
         held=voucher.held_minor,
-        amount=amount.amount,
+        amount=payment.amount_minor,
         partial_allowed=partial_allowed,
     )
     operation_id = uuid.uuid4()
@@ -232,7 +242,7 @@ def redeem(
         now,
         details=details,
     )
-    return _result(operation_id, "redeem", ctx, taken, [voucher])
+    return till_rules.answer(_result(operation_id, "redeem", ctx, taken, [voucher]), payment)
 
 
 def _credit(

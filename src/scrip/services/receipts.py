@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from scrip.db import history as history_db
 from scrip.db import ledger as ledger_db
+from scrip.db import promotions as promotions_db
 from scrip.db import receipts as receipts_db
 from scrip.db import vouchers as vouchers_db
 from scrip.db.receipts import ReceiptOperation, ReceiptRow
@@ -315,6 +316,7 @@ def _close(
     for v in vouchers.values():
         vouchers_db.save_voucher(conn, v)
     receipts_db.close_receipt(conn, receipt_id=receipt.id, state=state, now=now)
+    promotions_db.settle_receipt(conn, receipt_id=receipt.id, state=state)  # issue 5
     return ReceiptResult(
         receipt.id,
         state,

@@ -19,6 +19,7 @@ from scrip.db.history import Where
 from scrip.db.registers import RegisterContext
 from scrip.db.vouchers import VoucherRow
 from scrip.domain import pin as pin_rules
+from scrip.domain.basket import Basket
 from scrip.domain.codes import normalize
 from scrip.domain.errors import (
     HeldElsewhere,
@@ -41,6 +42,7 @@ class ReceiptInput:
     z_report: str | None = None
     operator_code: str | None = None
     amount_minor: int | None = None
+    basket: Basket | None = None  # lines and club card, when the till sends them (issue 5)
 
 
 @dataclass(frozen=True, slots=True)

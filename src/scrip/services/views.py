@@ -68,3 +68,7 @@ class OperationResult:
     currency: str
     receipt_id: int | None
     vouchers: tuple[VoucherView, ...]
+    # Rules at the till (issue 5): whether paying with it still earns loyalty points, and a
+    # discount voucher's discount split over the receipt lines.
+    earns_points: bool | None = None
+    discount_lines: tuple[tuple[str, int], ...] = ()

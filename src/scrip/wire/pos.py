@@ -21,15 +21,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ReceiptLineIn(Strict):
+    """One line of the POS receipt; ``amount_minor`` is the line total (quantity applied)."""
+
+    item_code: ShortText
+    item_group: ShortText | None = None
+    quantity: Annotated[int, Field(strict=True, gt=0, le=1_000_000)] = 1
+    amount_minor: Annotated[int, Field(strict=True, ge=0, le=10**15)]
+
+
 class ReceiptIn(Strict):
     """The receipt an operation belongs to. With ``receipt_id`` (from POST /receipts) the
-    operation is held until the receipt is confirmed; without it, it is posted at once."""
+    operation is held until the receipt is confirmed; without it, it is posted at once.
+    ``lines`` and ``card_id`` (the club card presented) feed the restrictions of S6; without
+    ``amount_minor`` the receipt amount is the sum of the lines."""
 
     receipt_id: Annotated[int, Field(strict=True, gt=0)] | None = None
     number: ShortText | None = None
     z_report: Tag | None = None
     operator: Tag | None = None
     amount_minor: Annotated[int, Field(strict=True, ge=0, le=10**15)] | None = None
+    lines: Annotated[list[ReceiptLineIn], Field(max_length=1000)] = []
+    card_id: Code | None = None
 
 
 class OpenReceiptIn(Strict):
@@ -123,6 +136,12 @@ class OperationOut(BaseModel):
     currency: str
     receipt_id: int | None
     vouchers: list[VoucherOut]
+    earns_points: bool | None = Field(
+        default=None, description="paying with this voucher still earns loyalty points"
+    )
+    discount_lines: list[tuple[str, int]] = Field(
+        default=[], description="a discount voucher's discount per item code, in minor units"
+    )
 
 
 class ReceiptOut(BaseModel):
