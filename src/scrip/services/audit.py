@@ -14,7 +14,6 @@ entry points strip password, PIN, token and CSRF fields before handing a body ov
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -59,15 +58,11 @@ def append(conn: Connection, entry: Entry, *, now: datetime) -> int:
         "after": entry.after,
         "prev_hash": last_hash or crypto.AUDIT_GENESIS,
     }
-    # JSON columns come back from PostgreSQL as parsed values: hash what will be read back.
-    row["before"], row["after"] = _roundtrip(entry.before), _roundtrip(entry.after)
+    # Hash exactly what the verifier will read back from the jsonb columns.
+    row["before"], row["after"] = audit_db.as_stored(conn, entry.before, entry.after)
     row["hash"] = crypto.audit_hash(row["prev_hash"], _content(row))
     audit_db.insert_row(conn, row)
     return int(row["id"])
-
-
-def _roundtrip(value: Any) -> Any:
-    return None if value is None else json.loads(json.dumps(value, default=str))
 
 
 @dataclass(frozen=True, slots=True)
