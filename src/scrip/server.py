@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from scrip import __version__
-from scrip.api import admin, errors, pos
+from scrip.api import admin, errors, pos, reports
 from scrip.api.deps import KnownRegisters
 from scrip.crypto import Keyring
 from scrip.db.engine import make_engine
@@ -32,6 +32,7 @@ def create_app(
     errors.install(app)
     app.include_router(pos.router)
     app.include_router(admin.router)
+    app.include_router(reports.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
