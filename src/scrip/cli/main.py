@@ -19,6 +19,7 @@ from scrip import settings
 from scrip.cli.bulk import bulk_app
 from scrip.cli.database import migrate, resolve_dsn
 from scrip.cli.lots import lot_app, secrets_app
+from scrip.cli.reports import report_app
 from scrip.db.engine import make_engine
 from scrip.jobs import worker as worker_jobs
 from scrip.services import catalog, demo
@@ -34,6 +35,7 @@ app.add_typer(voucher_app, name="voucher")
 app.add_typer(lot_app, name="lot")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(bulk_app, name="bulk")
+app.add_typer(report_app, name="report")
 # soft_wrap: keys, DSNs and the curl hint must stay on one line to be copied, whatever the
 # width of the terminal (or 80 columns when the output is piped).
 out = Console(soft_wrap=True)
