@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection, text
 
 from scrip import crypto
-from scrip.db.registers import find_register_by_key_hash
+from scrip.db.registers import RegisterContext, find_register_by_key_hash
 from scrip.domain.money import Money
 from scrip.domain.validity import end_of_day
 from scrip.services import catalog, expiry, pos, receipts
@@ -90,15 +90,22 @@ def _sell(conn: Connection, w: World, code: str, at: datetime, amount: int | Non
     pos.sell(conn, till=w.till, items=items, receipt=ReceiptInput(), now=at)
 
 
-def _pay(conn: Connection, w: World, code: str, amount: int, number: str, at: datetime) -> None:
+def _pay(
+    conn: Connection,
+    till: RegisterContext,
+    code: str,
+    amount: int,
+    receipt: ReceiptInput,
+    at: datetime,
+) -> None:
     pos.redeem(
         conn,
-        till=w.till,
+        till=till,
         code=code,
         amount=_eur(amount),
         partial_allowed=False,
         pin=None,
-        receipt=ReceiptInput(number=number),
+        receipt=receipt,
         now=at,
     )
 
@@ -122,18 +129,9 @@ def build(conn: Connection) -> Scenario:
     _sell(conn, w, e, FEB_10)
     _sell(conn, w, m, FEB_10)
 
-    _pay(conn, w, a, 3000, "R-1", FEB_10)
-    _pay(conn, w, b, 2000, "R-2", FEB_10)
-    pos.redeem(
-        conn,
-        till=w.other_till,
-        code=d,
-        amount=_eur(500),
-        partial_allowed=False,
-        pin=None,
-        receipt=ReceiptInput(number="R-5"),
-        now=MAR_5,
-    )
+    _pay(conn, w.till, a, 3000, ReceiptInput(number="R-1"), FEB_10)
+    _pay(conn, w.till, b, 2000, ReceiptInput(number="R-2"), FEB_10)
+    _pay(conn, w.other_till, d, 500, ReceiptInput(number="R-5"), MAR_5)
     pos.refund(
         conn, till=w.till, code=a, amount=_eur(1000), receipt=ReceiptInput(number="R-3"), now=MAR_5
     )
@@ -148,16 +146,7 @@ def build(conn: Connection) -> Scenario:
     )
     inside = ReceiptInput(receipt_id=opened.receipt_id)
     for code, amount in ((c, 1500), (d, 500)):
-        pos.redeem(
-            conn,
-            till=w.till,
-            code=code,
-            amount=_eur(amount),
-            partial_allowed=False,
-            pin=None,
-            receipt=inside,
-            now=APR_2,
-        )
+        _pay(conn, w.till, code, amount, inside, APR_2)
     receipts.confirm(
         conn, till=w.till, receipt_id=opened.receipt_id, now=APR_2 + timedelta(minutes=5)
     )

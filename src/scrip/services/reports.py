@@ -36,6 +36,9 @@ from scrip.domain.reports import (
 )
 
 Run = Callable[[Connection, Params, datetime], ReportResult]
+ChartKind = Literal["line", "bar", "doughnut"]
+# A chart: its kind, its labels, and the row key that names the label each row adds to.
+ChartSpec = tuple[ChartKind, list[str], str]
 
 RANGE = ("issuer", "from", "to", "currency")
 PERIODIC = (*RANGE, "grouping")
@@ -99,69 +102,78 @@ def _with_periods(rows: list[dict[str, Any]], p: Params) -> list[dict[str, Any]]
     return rows
 
 
-def _flow_report(
+@dataclass(frozen=True)
+class Flows:
+    """Ledger flows into (``credit``) or out of (``debit``) vouchers: the measures with their
+    column labels, and the money measure the chart draws per currency."""
+
+    side: str
+    measures: tuple[tuple[Measure, str], ...]
+    chart_key: str
+
+    def columns(self) -> list[Column]:
+        return [(_money if m.how == "sum" else _count)(m.key, label) for m, label in self.measures]
+
+    def chart_label(self) -> str:
+        return dict((m.key, label) for m, label in self.measures)[self.chart_key]
+
+    def only_measures(self) -> list[Measure]:
+        return [m for m, _ in self.measures]
+
+
+def _money_result(
     title: str,
-    side: str,
-    measures: Sequence[tuple[Measure, str]],
-    chart_key: str,
-    chart_kind: Literal["line", "bar", "doughnut"],
-) -> Run:
-    """A report of ledger flows per period: ``measures`` with their column labels, the money
-    measure ``chart_key`` drawn per currency."""
+    columns: list[Column],
+    rows: list[dict[str, Any]],
+    chart: ChartSpec,
+    value_key: str,
+    name: str,
+) -> ReportResult:
+    """The result with one chart series per currency of ``value_key``."""
+    kind, labels, label_key = chart
+    series = series_by_currency(
+        rows, label_key=label_key, labels=labels, value_key=value_key, name=name
+    )
+    return ReportResult(title, columns, _project(rows, columns), Chart(kind, labels, series))
+
+
+def _flow_report(title: str, flows: Flows, kind: ChartKind) -> Run:
+    """A report of ledger flows per period."""
 
     def run(conn: Connection, p: Params, now: datetime) -> ReportResult:
-        rows = _with_periods(
-            sql.flows_by_period(
-                conn,
-                scope=_scope(p),
-                grouping=p.grouping,
-                side=side,
-                measures=[m for m, _ in measures],
-            ),
-            p,
+        found = sql.flows_by_period(
+            conn,
+            scope=_scope(p),
+            grouping=p.grouping,
+            side=flows.side,
+            measures=flows.only_measures(),
         )
-        columns = PERIOD_COLUMNS + [
-            (_money if m.how == "sum" else _count)(m.key, label) for m, label in measures
-        ]
-        labels = _period_labels(p)
-        label = dict((m.key, text) for m, text in measures)[chart_key]
-        series = series_by_currency(
-            rows, label_key="period", labels=labels, value_key=chart_key, name=label
-        )
-        return ReportResult(
-            title, columns, _project(rows, columns), Chart(chart_kind, labels, series)
-        )
+        columns = PERIOD_COLUMNS + flows.columns()
+        chart: ChartSpec = (kind, _period_labels(p), "period")
+        rows = _with_periods(found, p)
+        return _money_result(title, columns, rows, chart, flows.chart_key, flows.chart_label())
 
     return run
 
 
-def _place_report(
-    title: str, side: str, measures: Sequence[tuple[Measure, str]], chart_key: str
-) -> Run:
+def _place_report(title: str, flows: Flows) -> Run:
     """A report of ledger flows per issuer, store or register (``by``)."""
 
     def run(conn: Connection, p: Params, now: datetime) -> ReportResult:
         rows = sql.flows_by_place(
-            conn, scope=_scope(p), place=p.by, side=side, measures=[m for m, _ in measures]
+            conn, scope=_scope(p), place=p.by, side=flows.side, measures=flows.only_measures()
         )
         place = [_text("issuer", "Issuer")]
         if p.by != "issuer":
             place.append(_text("store", "Store"))
         if p.by == "register":
             place.append(_text("register", "Register"))
-        columns = [
-            *place,
-            _text("currency", "Currency"),
-            *[(_money if m.how == "sum" else _count)(m.key, label) for m, label in measures],
-        ]
+        columns = [*place, _text("currency", "Currency"), *flows.columns()]
         for row in rows:
             row["place"] = " / ".join(str(row[c.key] or "-") for c in place)
         labels = list(dict.fromkeys(str(row["place"]) for row in rows))
-        label = dict((m.key, text) for m, text in measures)[chart_key]
-        series = series_by_currency(
-            rows, label_key="place", labels=labels, value_key=chart_key, name=label
-        )
-        return ReportResult(title, columns, _project(rows, columns), Chart("bar", labels, series))
+        chart: ChartSpec = ("bar", labels, "place")
+        return _money_result(title, columns, rows, chart, flows.chart_key, flows.chart_label())
 
     return run
 
@@ -180,11 +192,9 @@ def _liability(conn: Connection, p: Params, now: datetime) -> ReportResult:
     for row in rows:
         row["label"] = f"{row['issuer']} {row['type']}"
     labels = list(dict.fromkeys(str(row["label"]) for row in rows))
-    series = series_by_currency(
-        rows, label_key="label", labels=labels, value_key="liability_minor", name="Liability"
-    )
     title = f"Outstanding liability at the end of {as_of.isoformat()}"
-    return ReportResult(title, columns, _project(rows, columns), Chart("doughnut", labels, series))
+    chart: ChartSpec = ("doughnut", labels, "label")
+    return _money_result(title, columns, rows, chart, "liability_minor", "Liability")
 
 
 def _receipts(conn: Connection, p: Params, now: datetime) -> ReportResult:
@@ -201,16 +211,9 @@ def _receipts(conn: Connection, p: Params, now: datetime) -> ReportResult:
     ]
     for row in rows:
         row["period"] = period_label(_period_of(row["paid_on"], p), p.grouping)
-    labels = _period_labels(p)
-    series = series_by_currency(
-        rows, label_key="period", labels=labels, value_key="paid_minor", name="Paid with vouchers"
-    )
-    return ReportResult(
-        "Receipts paid with vouchers",
-        columns,
-        _project(rows, columns),
-        Chart("bar", labels, series),
-    )
+    title = "Receipts paid with vouchers"
+    chart: ChartSpec = ("bar", _period_labels(p), "period")
+    return _money_result(title, columns, rows, chart, "paid_minor", "Paid with vouchers")
 
 
 def _period_of(day: date, p: Params) -> date:
@@ -250,17 +253,15 @@ def _expiring(conn: Connection, p: Params, now: datetime) -> ReportResult:
     for row in rows:
         row["day"] = row["last_valid_on"].isoformat()
     labels = sorted({str(row["day"]) for row in rows})
-    series = series_by_currency(
-        rows, label_key="day", labels=labels, value_key="balance_minor", name="Value expiring"
-    )
     title = f"Value expiring in the next {p.days} days"
-    return ReportResult(title, columns, _project(rows, columns), Chart("bar", labels, series))
+    chart: ChartSpec = ("bar", labels, "day")
+    return _money_result(title, columns, rows, chart, "balance_minor", "Value expiring")
 
 
-_ISSUED = [
+_ISSUED = (
     (Measure("vouchers", "count", ISSUE_CODES), "Vouchers issued"),
     (Measure("value_minor", "sum", ISSUED_VALUE_CODES), "Value issued"),
-]
+)
 
 _REPORTS = [
     Report(
@@ -269,7 +270,7 @@ _REPORTS = [
         "Vouchers put into circulation per period (sold, or issued by a promotion or a lot) and"
         " the value loaded on them, bonus included.",
         PERIODIC,
-        _flow_report("Vouchers issued over time", "credit", _ISSUED, "value_minor", "line"),
+        _flow_report("Vouchers issued over time", Flows("credit", _ISSUED, "value_minor"), "line"),
     ),
     Report(
         "sold",
@@ -279,13 +280,15 @@ _REPORTS = [
         PERIODIC,
         _flow_report(
             "Vouchers sold",
-            "credit",
-            [
-                (Measure("vouchers", "count", ("sale",)), "Vouchers sold"),
-                (Measure("sold_minor", "sum", ("sale",)), "Sold"),
-                (Measure("bonus_minor", "sum", ("bonus",)), "Bonus"),
-            ],
-            "sold_minor",
+            Flows(
+                "credit",
+                (
+                    (Measure("vouchers", "count", ("sale",)), "Vouchers sold"),
+                    (Measure("sold_minor", "sum", ("sale",)), "Sold"),
+                    (Measure("bonus_minor", "sum", ("bonus",)), "Bonus"),
+                ),
+                "sold_minor",
+            ),
             "bar",
         ),
     ),
@@ -294,7 +297,7 @@ _REPORTS = [
         "Where vouchers were issued",
         "Vouchers issued and their value per issuer, store or register (by=issuer|store|register).",
         (*RANGE, "by"),
-        _place_report("Where vouchers were issued", "credit", _ISSUED, "value_minor"),
+        _place_report("Where vouchers were issued", Flows("credit", _ISSUED, "value_minor")),
     ),
     Report(
         "used_where",
@@ -303,12 +306,14 @@ _REPORTS = [
         (*RANGE, "by"),
         _place_report(
             "Where vouchers were used",
-            "debit",
-            [
-                (Measure("payments", "count", ("redemption",)), "Payments"),
-                (Measure("redeemed_minor", "sum", ("redemption",)), "Paid with vouchers"),
-            ],
-            "redeemed_minor",
+            Flows(
+                "debit",
+                (
+                    (Measure("payments", "count", ("redemption",)), "Payments"),
+                    (Measure("redeemed_minor", "sum", ("redemption",)), "Paid with vouchers"),
+                ),
+                "redeemed_minor",
+            ),
         ),
     ),
     Report(
@@ -327,14 +332,16 @@ _REPORTS = [
         PERIODIC,
         _flow_report(
             "Breakage",
-            "debit",
-            [
-                (Measure("expired", "count", ("breakage",)), "Expired vouchers with value"),
-                (Measure("breakage_minor", "sum", ("breakage",)), "Left on expired vouchers"),
-                (Measure("forfeited_minor", "sum", ("forfeit",)), "Forfeited rest"),
-                (Measure("total_minor", "sum", BREAKAGE_CODES), "Breakage"),
-            ],
-            "total_minor",
+            Flows(
+                "debit",
+                (
+                    (Measure("expired", "count", ("breakage",)), "Expired vouchers with value"),
+                    (Measure("breakage_minor", "sum", ("breakage",)), "Left on expired vouchers"),
+                    (Measure("forfeited_minor", "sum", ("forfeit",)), "Forfeited rest"),
+                    (Measure("total_minor", "sum", BREAKAGE_CODES), "Breakage"),
+                ),
+                "total_minor",
+            ),
             "bar",
         ),
     ),
