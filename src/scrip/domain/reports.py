@@ -20,7 +20,7 @@ Parameters come in as text (query string, command line) and are checked here, ea
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -96,10 +96,6 @@ class Params:
     by: Place = Place.store
     as_of: date | None = None
     days: int = 30
-    given: frozenset[str] = field(default_factory=frozenset)
-
-
-PARAMETERS = ("issuer", "from", "to", "grouping", "currency", "by", "as_of", "days")
 
 
 def parse_params(raw: Mapping[str, str | None], *, accepted: Sequence[str], today: date) -> Params:
@@ -108,7 +104,7 @@ def parse_params(raw: Mapping[str, str | None], *, accepted: Sequence[str], toda
     ``from`` and ``to`` are local dates, both included; by default the 30 days up to ``today``.
     ``as_of`` defaults to ``to``.
     """
-    given = {k: v for k, v in raw.items() if v not in (None, "")}
+    given: dict[str, str] = {k: v for k, v in raw.items() if v}
     unknown = sorted(set(given) - set(accepted))
     if unknown:
         raise InvalidInput(
@@ -138,11 +134,10 @@ def parse_params(raw: Mapping[str, str | None], *, accepted: Sequence[str], toda
         by=_choice(Place, given.get("by", "store"), "by", "invalid_place"),
         as_of=_date(given, "as_of") or date_to,
         days=_days(given.get("days", "30")),
-        given=frozenset(given),
     )
 
 
-def _date(given: Mapping[str, str | None], name: str) -> date | None:
+def _date(given: Mapping[str, str], name: str) -> date | None:
     text = given.get(name)
     if text is None:
         return None
@@ -167,8 +162,8 @@ def _choice(enum: type[E], text: str, name: str, code: str) -> E:
         ) from exc
 
 
-def _days(text: str | None) -> int:
-    if text is None or not text.isdigit() or not 1 <= int(text) <= MAX_DAYS_AHEAD:
+def _days(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_DAYS_AHEAD:
         raise InvalidInput(
             f"days must be a whole number from 1 to {MAX_DAYS_AHEAD}",
             code="invalid_days",
