@@ -2,11 +2,13 @@
 
 A fresh database ``scrip_bench_reports`` on the embedded server under ``.scrip/test-pgdata``
 (dropped at the end): the demo's issuer, store and gift-card type (``services.demo``), then
-with set-based SQL ``BENCH_VOUCHERS`` (1,000,000) sold vouchers, their sales spread over 2026,
+with set-based SQL ``BENCH_VOUCHERS`` (1,000,000) sold vouchers (serials from 1001, past the
+demo's own), their sales spread over 2026,
 a redemption on every second one and a validity end spread over the first 60 days of 2027 —
 each movement with its posted transfer and history row, as the POS writes them. Each report
 runs ``BENCH_REPEAT`` (3) times, over a year and over one month where it takes dates; the
-median time is printed. ``BENCH_KEEP=1`` keeps the database afterwards.
+median time is printed. ``BENCH_KEEP=1`` keeps the database afterwards (to look at plans)
+and reuses a kept one.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ _WRITES = [
     """INSERT INTO vouchers (id, issuer_id, type_id, account_id, code, serial_number, state,
                              currency, balance_minor, activated_at, activated_store_id,
                              valid_until)
-       SELECT voucher_id, %(issuer)s, %(type)s, account_id, 'B' || lpad(n::text, 12, '0'), n,
+       SELECT voucher_id, %(issuer)s, %(type)s, account_id, 'B' || lpad(n::text, 12, '0'), 1000 + n,
               'active', 'EUR', CASE WHEN n %% 2 = 0 THEN 3000 ELSE 5000 END, sold_at, %(store)s,
               timestamptz '2027-01-01 00:00+02' + (n %% 60) * interval '1 day' FROM seed""",
     """INSERT INTO ledger_transfers (operation_id, debit_account_id, credit_account_id,
@@ -124,13 +126,19 @@ def main() -> None:
     n = int(os.environ.get("BENCH_VOUCHERS", "1000000"))
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     server = embedded_db.start(ROOT / ".scrip" / "test-pgdata", stop_at_exit=True)
+    keep = os.environ.get("BENCH_KEEP") == "1"
     with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB}")
+        kept = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone()
+        if not (keep and kept):
+            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {DB}")
     dsn = re.sub(r"/[^/?]*(\?|$)", f"/{DB}\\1", server, count=1)
     try:
-        seeded = _seed(dsn, n)
-        console.print(f"seeded {n:,} vouchers in {seeded:.1f} s")
+        if keep and kept:
+            console.print("reusing the kept database")
+        else:
+            seeded = _seed(dsn, n)
+            console.print(f"seeded {n:,} vouchers in {seeded:.1f} s")
         table = Table("report", "rows", "median s", "runs")
         engine = make_engine(dsn, pool_size=1)
         now = datetime(2026, 12, 20, 12, tzinfo=UTC)
@@ -146,7 +154,7 @@ def main() -> None:
         engine.dispose()
         console.print(table)
     finally:
-        if os.environ.get("BENCH_KEEP") != "1":  # kept to look at plans with psql
+        if not keep:
             with psycopg.connect(server, autocommit=True) as admin:
                 admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 

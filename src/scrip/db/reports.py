@@ -24,7 +24,7 @@ from sqlalchemy import Connection, text
 
 # The issuers a report covers, with the instants their local date range starts and ends at.
 _ISSUERS = """
-    iss AS (
+    iss AS MATERIALIZED (
         SELECT id, code, timezone,
                CAST(:date_from AS timestamp) AT TIME ZONE timezone AS lo,
                CAST(CAST(:date_to AS date) + 1 AS timestamp) AT TIME ZONE timezone AS hi
@@ -67,6 +67,18 @@ class Scope:
         }
 
 
+# Codes whose voucher is always on one side, so the other side is never read for a liability:
+# value into a voucher from a shared account, and value out of a voucher to one.
+VOUCHER_CREDITED_ONLY = frozenset({"sale", "bonus", "promo_issue", "refund", "reload"})
+VOUCHER_DEBITED_ONLY = frozenset({"redemption", "return_unused", "breakage", "forfeit"})
+
+
+# The codes of transfers between one voucher and a shared account (store clearing, promotional
+# expense, breakage income): such a transfer belongs to the issuer of its shared account, which
+# is one of a handful of rows, so a flow report never joins the million voucher accounts.
+FLOW_CODES = VOUCHER_CREDITED_ONLY | VOUCHER_DEBITED_ONLY
+
+
 @dataclass(frozen=True, slots=True)
 class Measure:
     """One figure of a report: ``count`` or ``sum`` of the transfers with one of ``codes``."""
@@ -78,29 +90,69 @@ class Measure:
     def sql(self, index: int) -> str:
         if self.how not in ("count", "sum") or not self.key.isidentifier():
             raise ValueError(f"bad measure {self!r}")
+        if not set(self.codes) <= FLOW_CODES:
+            raise ValueError(f"not a flow between a voucher and a shared account: {self.codes}")
         figure = "count(*)" if self.how == "count" else "sum(t.amount_minor)"
         only = f"FILTER (WHERE t.code = ANY(:codes_{index}))"
         return f"coalesce(CAST({figure} {only} AS bigint), 0) AS {self.key}"
 
 
 def _flows(
-    side: str, measures: Sequence[Measure], *, extra_joins: str = ""
+    conn: Connection,
+    scope: Scope,
+    side: str,
+    measures: Sequence[Measure],
+    *,
+    with_place: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The FROM .. WHERE of posted transfers into (``credit``) or out of (``debit``) vouchers,
-    within the scope, with one of the measures' codes; and the measures' select list binds."""
+    within the scope, with one of the measures' codes; and its binds. With ``with_place``, the
+    voucher ``v`` and its history row ``h``, store ``s``, register ``r``."""
     if side not in ("credit", "debit"):
         raise ValueError(side)
+    other = "debit" if side == "credit" else "credit"
     binds = {f"codes_{i}": list(m.codes) for i, m in enumerate(measures)}
     binds["codes"] = sorted({code for m in measures for code in m.codes})
+    within, bounds = _within(conn, scope, "t.resolved_at")
+    place = f"JOIN vouchers v ON v.account_id = t.{side}_account_id {_PLACE_JOINS}"
     body = f"""
         FROM ledger_transfers t
-        JOIN ledger_accounts a ON a.id = t.{side}_account_id AND a.kind = 'voucher_liability'
-        JOIN iss ON iss.id = a.issuer_id
-        {extra_joins}
-       WHERE t.state = 'posted' AND t.code = ANY(:codes)
-         AND t.resolved_at >= iss.lo AND t.resolved_at < iss.hi
-         AND {_CURRENCY.format(column="t.currency")}"""
-    return body, binds
+        JOIN ledger_accounts o ON o.id = t.{other}_account_id
+        JOIN iss ON iss.id = o.issuer_id
+        {place if with_place else ""}
+       WHERE t.{other}_account_id = ANY(:shared) AND t.state = 'posted' AND t.code = ANY(:codes)
+         AND {within} AND {_CURRENCY.format(column="t.currency")}"""
+    return body, {**scope.binds(), **binds, **bounds, **_shared_accounts(conn, scope)}
+
+
+def _within(
+    conn: Connection, scope: Scope, instant: str, *, until_only: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """The condition that ``instant`` falls in the scope's local dates (with ``until_only``:
+    before the end of them). When every issuer in scope has the same bounds (one issuer, or one
+    time zone) they are bound as constants, so the planner can estimate from the column's
+    statistics how many rows qualify."""
+    found = conn.execute(text(f"WITH {_ISSUERS} SELECT DISTINCT lo, hi FROM iss"), scope.binds())
+    bounds = found.all()
+    lo, hi = ("iss.lo", "iss.hi") if len(bounds) != 1 else (":lo", ":hi")
+    binds = {"lo": bounds[0].lo, "hi": bounds[0].hi} if len(bounds) == 1 else {}
+    if until_only:
+        return f"{instant} < {hi}", binds
+    return f"{instant} >= {lo} AND {instant} < {hi}", binds
+
+
+def _shared_accounts(conn: Connection, scope: Scope) -> dict[str, Any]:
+    """The issuers' shared accounts, as constants: with them the planner knows how many
+    transfers a flow report reads (they are the most common values of the account columns)."""
+    found = conn.execute(
+        text(
+            "SELECT a.id FROM ledger_accounts a JOIN issuers i ON i.id = a.issuer_id"
+            " WHERE a.kind <> 'voucher_liability'"
+            " AND (CAST(:issuer AS text) IS NULL OR i.code = CAST(:issuer AS text))"
+        ),
+        {"issuer": scope.issuer},
+    ).scalars()
+    return {"shared": [int(account) for account in found]}
 
 
 def _select(measures: Sequence[Measure]) -> str:
@@ -111,23 +163,21 @@ def flows_by_period(
     conn: Connection, *, scope: Scope, grouping: str, side: str, measures: Sequence[Measure]
 ) -> list[dict[str, Any]]:
     """Measures per local period, issuer and currency."""
-    body, binds = _flows(side, measures)
+    body, binds = _flows(conn, scope, side, measures)
     period = _PERIOD.format(instant="t.resolved_at")
     sql = f"""
         WITH {_ISSUERS}
         SELECT {period} AS period_start, iss.code AS issuer, t.currency, {_select(measures)}
         {body}
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
-    return _rows(conn, sql, {**scope.binds(), **binds, "grouping": grouping})
+    return _rows(conn, sql, {**binds, "grouping": grouping})
 
 
 def flows_by_place(
     conn: Connection, *, scope: Scope, place: str, side: str, measures: Sequence[Measure]
 ) -> list[dict[str, Any]]:
     """Measures per issuer, store or register (from the operation's history row) and currency."""
-    body, binds = _flows(
-        side, measures, extra_joins="JOIN vouchers v ON v.account_id = a.id" + _PLACE_JOINS
-    )
+    body, binds = _flows(conn, scope, side, measures, with_place=True)
     columns = ["iss.code AS issuer", *_PLACE_COLUMNS[place], "t.currency"]
     keys = ", ".join(str(i + 1) for i in range(len(columns)))
     sql = f"""
@@ -135,7 +185,7 @@ def flows_by_place(
         SELECT {", ".join(columns)}, {_select(measures)}
         {body}
         GROUP BY {keys} ORDER BY {keys}"""
-    return _rows(conn, sql, {**scope.binds(), **binds})
+    return _rows(conn, sql, binds)
 
 
 def liability_as_of(
@@ -143,47 +193,48 @@ def liability_as_of(
 ) -> list[dict[str, Any]]:
     """What vouchers were worth at the end of local day ``as_of``, per issuer, currency and
     voucher type: every posted transfer into a voucher account up to then, minus every one
-    out of it."""
+    out of it. One pass over the transfers, summed per voucher, then per type."""
+    scope = Scope(issuer, as_of, as_of, currency)
+    until, bounds = _within(conn, scope, "m.resolved_at", until_only=True)
     sql = f"""
         WITH {_ISSUERS},
-        accounts AS (
-            SELECT a.id, iss.code AS issuer, iss.hi FROM ledger_accounts a
-              JOIN iss ON iss.id = a.issuer_id
-             WHERE a.kind = 'voucher_liability' AND {_CURRENCY.format(column="a.currency")}
-        ),
         moves AS (
-            SELECT t.credit_account_id AS account_id, t.amount_minor AS delta
-              FROM ledger_transfers t JOIN accounts a ON a.id = t.credit_account_id
-             WHERE t.state = 'posted' AND t.resolved_at < a.hi
+            SELECT credit_account_id AS account_id, amount_minor AS delta, resolved_at
+              FROM ledger_transfers WHERE state = 'posted' AND code <> ALL(:only_debit)
             UNION ALL
-            SELECT t.debit_account_id, -t.amount_minor
-              FROM ledger_transfers t JOIN accounts a ON a.id = t.debit_account_id
-             WHERE t.state = 'posted' AND t.resolved_at < a.hi
+            SELECT debit_account_id, -amount_minor, resolved_at
+              FROM ledger_transfers WHERE state = 'posted' AND code <> ALL(:only_credit)
         ),
         balances AS (
-            SELECT account_id, CAST(sum(delta) AS bigint) AS balance FROM moves GROUP BY 1
+            SELECT v.issuer_id, v.type_id, v.currency, CAST(sum(m.delta) AS bigint) AS balance
+              FROM moves m
+              JOIN vouchers v ON v.account_id = m.account_id
+              JOIN iss ON iss.id = v.issuer_id
+             WHERE {until} AND {_CURRENCY.format(column="v.currency")}
+             GROUP BY v.id
         )
-        SELECT a.issuer, v.currency, ty.code AS type, ty.name AS type_name,
+        SELECT iss.code AS issuer, b.currency, ty.code AS type, ty.name AS type_name,
                count(*) FILTER (WHERE b.balance <> 0) AS vouchers,
                CAST(sum(b.balance) AS bigint) AS liability_minor
           FROM balances b
-          JOIN accounts a ON a.id = b.account_id
-          JOIN vouchers v ON v.account_id = b.account_id
-          JOIN voucher_types ty ON ty.id = v.type_id
+          JOIN iss ON iss.id = b.issuer_id
+          JOIN voucher_types ty ON ty.id = b.type_id
          GROUP BY 1, 2, 3, 4 HAVING sum(b.balance) <> 0
          ORDER BY 1, 2, 3"""
-    binds = {"issuer": issuer, "date_from": as_of, "date_to": as_of, "currency": currency}
+    binds = {
+        **scope.binds(),
+        **bounds,
+        "only_debit": list(VOUCHER_DEBITED_ONLY),
+        "only_credit": list(VOUCHER_CREDITED_ONLY),
+    }
     return _rows(conn, sql, binds)
 
 
 def receipts_paid(conn: Connection, *, scope: Scope) -> list[dict[str, Any]]:
     """Receipts paid (partly) with vouchers: one row per receipt — an open receipt's id, else
     the register and receipt number, else the operation alone."""
-    body, binds = _flows(
-        "debit",
-        [Measure("paid_minor", "sum", ("redemption",))],
-        extra_joins="JOIN vouchers v ON v.account_id = a.id" + _PLACE_JOINS,
-    )
+    paid = [Measure("paid_minor", "sum", ("redemption",))]
+    body, binds = _flows(conn, scope, "debit", paid, with_place=True)
     receipt = (
         "coalesce('id:' || h.receipt_id, 'no:' || h.register_id || ':' || h.receipt_number,"
         " 'op:' || t.operation_id)"
@@ -199,13 +250,14 @@ def receipts_paid(conn: Connection, *, scope: Scope) -> list[dict[str, Any]]:
         {body}
         GROUP BY iss.code, t.currency, {receipt}
         ORDER BY paid_at, receipt_number"""
-    return _rows(conn, sql, {**scope.binds(), **binds})
+    return _rows(conn, sql, binds)
 
 
 def activity_by_period(conn: Connection, *, scope: Scope, grouping: str) -> list[dict[str, Any]]:
     """How many vouchers were activated, used, refunded, returned and expired per local period,
     from the recorded history rows."""
     period = _PERIOD.format(instant="h.occurred_at")
+    within, bounds = _within(conn, scope, "h.occurred_at")
     sql = f"""
         WITH {_ISSUERS}
         SELECT {period} AS period_start, iss.code AS issuer,
@@ -218,10 +270,10 @@ def activity_by_period(conn: Connection, *, scope: Scope, grouping: str) -> list
           FROM voucher_history h
           JOIN vouchers v ON v.id = h.voucher_id
           JOIN iss ON iss.id = v.issuer_id
-         WHERE h.status = 'recorded' AND h.occurred_at >= iss.lo AND h.occurred_at < iss.hi
+         WHERE h.status = 'recorded' AND {within}
            AND {_CURRENCY.format(column="v.currency")}
          GROUP BY 1, 2 ORDER BY 1, 2"""
-    return _rows(conn, sql, {**scope.binds(), "grouping": grouping})
+    return _rows(conn, sql, {**scope.binds(), **bounds, "grouping": grouping})
 
 
 def expiring(
@@ -264,5 +316,11 @@ def issuer_timezone(conn: Connection, code: str) -> str | None:
     return None if found is None else str(found)
 
 
+# A report sums or groups up to millions of rows in one statement: enough memory for its hash
+# tables keeps them off disk. SET LOCAL ends with the report's transaction.
+REPORT_WORK_MEM = "64MB"
+
+
 def _rows(conn: Connection, sql: str, binds: dict[str, Any]) -> list[dict[str, Any]]:
+    conn.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": REPORT_WORK_MEM})
     return [dict(row) for row in conn.execute(text(sql), binds).mappings()]

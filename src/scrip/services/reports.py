@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection
@@ -30,6 +30,7 @@ from scrip.domain.reports import (
     ReportResult,
     parse_params,
     period_label,
+    period_start,
     periods,
     series_by_currency,
     series_of_counts,
@@ -210,14 +211,10 @@ def _receipts(conn: Connection, p: Params, now: datetime) -> ReportResult:
         _money("paid_minor", "Paid with vouchers"),
     ]
     for row in rows:
-        row["period"] = period_label(_period_of(row["paid_on"], p), p.grouping)
+        row["period"] = period_label(period_start(row["paid_on"], p.grouping), p.grouping)
     title = "Receipts paid with vouchers"
     chart: ChartSpec = ("bar", _period_labels(p), "period")
     return _money_result(title, columns, rows, chart, "paid_minor", "Paid with vouchers")
-
-
-def _period_of(day: date, p: Params) -> date:
-    return periods(day, day, p.grouping, limit=1)[0]
 
 
 def _activity(conn: Connection, p: Params, now: datetime) -> ReportResult:
