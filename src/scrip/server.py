@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from scrip import __version__, web
-from scrip.api import admin, admin_secrets, admin_till, admin_types, errors, pos, till
+from scrip.api import admin, admin_secrets, admin_till, admin_types, errors, pos, reports, till
 from scrip.api.deps import KnownRegisters
 from scrip.crypto import Keyring
 from scrip.db.engine import make_engine
@@ -36,6 +36,7 @@ def create_app(
     app.include_router(admin_secrets.router)
     app.include_router(till.router)  # issue 5: promotions at the till, club card points
     app.include_router(admin_till.router)  # issue 5: promotions and holders
+    app.include_router(reports.router)
     web.install(app)
 
     @app.get("/healthz", tags=["ops"])

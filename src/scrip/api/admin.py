@@ -39,12 +39,12 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-def admin_router() -> APIRouter:
+def admin_router(tag: str = "admin") -> APIRouter:
     """A router under ``/v1/admin`` whose every route is authenticated (``api.auth``: a route
     that declares no right is for full administrators only) and audited (``api.audit``)."""
     return APIRouter(
         prefix="/v1/admin",
-        tags=["admin"],
+        tags=[tag],
         dependencies=[Depends(authenticate)],
         responses=ERRORS,
         route_class=AuditedRoute,

@@ -20,6 +20,7 @@ from scrip.cli.bulk import bulk_app
 from scrip.cli.database import migrate, resolve_dsn
 from scrip.cli.lots import lot_app, secrets_app
 from scrip.cli.promotions import promotion_app
+from scrip.cli.reports import report_app
 from scrip.cli.types import type_app
 from scrip.cli.users import audit_app, user_app
 from scrip.db.engine import make_engine
@@ -42,6 +43,7 @@ app.add_typer(type_app, name="type")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(promotion_app, name="promotion")
+app.add_typer(report_app, name="report")
 # soft_wrap: keys, DSNs and the curl hint must stay on one line to be copied, whatever the
 # width of the terminal (or 80 columns when the output is piped).
 out = Console(soft_wrap=True)

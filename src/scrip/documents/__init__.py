@@ -1,0 +1,1 @@
+"""Bytes in, bytes out: files made from plain values (report downloads), no database."""
