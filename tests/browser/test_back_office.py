@@ -1,6 +1,6 @@
 """The back office in a real browser: log in, create a type, generate a lot, activate it, find
-a voucher and see its history; a role without the right is refused. Screenshots of each main
-screen are taken on the way."""
+a voucher and see its history, run a report; a role without the right is refused. Screenshots
+of each main screen are taken on the way."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tests import builders
 from tests.browser.conftest import ARGS
@@ -111,6 +111,14 @@ def test_type_lot_activation_voucher_history(
     page.click("nav >> text=Dashboard")
     expect(page.locator("#activity")).to_contain_text("voucher.activated")
     page.screenshot(path=shots / "dashboard.png", full_page=True)
+
+    page.click("nav >> text=Reports")
+    page.click("text=Vouchers activated, used and returned")
+    page.fill("#report-form input[name=issuer]", _issuer_code(engine, shop))
+    page.click("#report-form button")
+    expect(page.locator("#report tbody")).to_contain_text("40")  # the lot activated above
+    expect(page.locator("#report-chart")).to_be_visible()
+    page.screenshot(path=shots / "report.png", full_page=True)
     page.close()
 
 
@@ -134,6 +142,14 @@ def test_a_role_without_the_right_is_refused(
     marketer.goto(f"{base_url}/admin/bulk")
     expect(marketer.locator(".error")).to_contain_text("right_missing")
     marketer.close()
+
+
+def _issuer_code(engine: Engine, shop: World) -> str:
+    with engine.connect() as conn:
+        code: str = conn.execute(
+            text("SELECT code FROM issuers WHERE id = :i"), {"i": shop.issuer_id}
+        ).scalar_one()
+    return code
 
 
 def _type_label(page: Page, code: str) -> str:

@@ -28,6 +28,7 @@ SCREENS = [
     "/admin/bulk",
     "/admin/users",
     "/admin/audit",
+    "/admin/reports",
 ]
 
 

@@ -67,6 +67,7 @@ class Column:
 class Series:
     label: str
     values: list[int]
+    currency: str | None = None  # the values are minor units of it; None: counts
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ def series_by_currency(
     for row in rows:
         values = by_currency.setdefault(str(row["currency"]), [0] * len(labels))
         values[position[str(row[label_key])]] += _int(row[value_key])
-    return [Series(f"{name} {cur}", v) for cur, v in sorted(by_currency.items())]
+    return [Series(f"{name} {cur}", v, cur) for cur, v in sorted(by_currency.items())]
 
 
 def series_of_counts(

@@ -59,7 +59,7 @@ class NavEntry:
     area: Area | None  # None: everyone logged in
 
 
-# The navigation; a screen added later (reports) appends its entry here.
+# The navigation, in the order the screens are shown.
 NAV: list[NavEntry] = [
     NavEntry("Dashboard", "/admin", None),
     NavEntry("Issuers", "/admin/issuers", Area.settings),
@@ -69,6 +69,7 @@ NAV: list[NavEntry] = [
     NavEntry("Lots", "/admin/lots", Area.lots),
     NavEntry("Vouchers", "/admin/vouchers", Area.vouchers),
     NavEntry("Bulk", "/admin/bulk", Area.bulk),
+    NavEntry("Reports", "/admin/reports", Area.reports),
     NavEntry("Users", "/admin/users", Area.users),
     NavEntry("Audit", "/admin/audit", Area.audit),
 ]
