@@ -29,6 +29,7 @@ SCREENS = [
     "/admin/users",
     "/admin/audit",
     "/admin/reports",
+    "/admin/promotions",
 ]
 
 

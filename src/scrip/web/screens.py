@@ -69,6 +69,7 @@ NAV: list[NavEntry] = [
     NavEntry("Lots", "/admin/lots", Area.lots),
     NavEntry("Vouchers", "/admin/vouchers", Area.vouchers),
     NavEntry("Bulk", "/admin/bulk", Area.bulk),
+    NavEntry("Promotions", "/admin/promotions", Area.promotions),
     NavEntry("Reports", "/admin/reports", Area.reports),
     NavEntry("Users", "/admin/users", Area.users),
     NavEntry("Audit", "/admin/audit", Area.audit),
