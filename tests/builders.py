@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, text
 
 from scrip import crypto
 from scrip.db.registers import RegisterContext, find_register_by_key_hash
@@ -157,3 +157,12 @@ def api_token(conn: Connection, *, role: str = "admin") -> str:
 
     user_id, _, _ = user(conn, role=role)
     return users.create_token(conn, user_id=user_id, name="test")
+
+
+def issuer_code(engine: Engine, w: World) -> str:
+    """The code of a world's issuer, as the admin API and the screens name it."""
+    with engine.connect() as conn:
+        code: str = conn.execute(
+            text("SELECT code FROM issuers WHERE id = :i"), {"i": w.issuer_id}
+        ).scalar_one()
+    return code

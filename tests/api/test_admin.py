@@ -32,18 +32,10 @@ def token(engine: Engine) -> str:
         return builders.api_token(conn, role="admin")
 
 
-def _issuer_code(engine: Engine, shop: World) -> str:
-    with engine.connect() as conn:
-        code: str = conn.execute(
-            text("SELECT code FROM issuers WHERE id = :i"), {"i": shop.issuer_id}
-        ).scalar_one()
-    return code
-
-
 def test_lot_is_generated_and_shows_progress(
     admin: TestClient, engine: Engine, shop: World, token: str
 ) -> None:
-    body = {"issuer": _issuer_code(engine, shop), "type_code": "cert", "count": 120}
+    body = {"issuer": builders.issuer_code(engine, shop), "type_code": "cert", "count": 120}
     headers = {"Authorization": f"Bearer {token}"}
     created = admin.post("/v1/admin/lots", json=body, headers=headers)
     assert created.status_code == 202, created.text
@@ -63,7 +55,7 @@ def test_admin_needs_a_token(admin: TestClient, headers: dict[str, str]) -> None
 def test_the_deployment_token_acts_as_a_full_administrator(
     admin: TestClient, engine: Engine, shop: World
 ) -> None:
-    body = {"issuer": _issuer_code(engine, shop), "type_code": "cert", "count": 2}
+    body = {"issuer": builders.issuer_code(engine, shop), "type_code": "cert", "count": 2}
     created = admin.post(
         "/v1/admin/lots", json=body, headers={"Authorization": f"Bearer {BREAK_GLASS}"}
     )
@@ -96,7 +88,7 @@ def test_bulk_operation_runs_and_reports_refusals(
     admin: TestClient, engine: Engine, shop: World, token: str
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"}
-    issuer = _issuer_code(engine, shop)
+    issuer = builders.issuer_code(engine, shop)
     lot = admin.post(
         "/v1/admin/lots",
         json={"issuer": issuer, "type_code": "card", "count": 30, "state": "prepared"},
@@ -125,7 +117,7 @@ def test_bulk_operation_requests_are_checked(
     admin: TestClient, engine: Engine, shop: World, token: str
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"}
-    body = {"issuer": _issuer_code(engine, shop), "action": "cancel", "type_code": "card"}
+    body = {"issuer": builders.issuer_code(engine, shop), "action": "cancel", "type_code": "card"}
     refused = admin.post("/v1/admin/bulk-operations", json=body, headers=headers)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "reason_required"
     missing = admin.get("/v1/admin/bulk-operations/999999999", headers=headers)
@@ -137,7 +129,7 @@ def test_bulk_edits_through_the_admin_api(
     admin: TestClient, engine: Engine, shop: World, token: str
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"}
-    issuer = _issuer_code(engine, shop)
+    issuer = builders.issuer_code(engine, shop)
     lot = admin.post(
         "/v1/admin/lots",
         json={"issuer": issuer, "type_code": "card", "count": 5, "state": "prepared"},
@@ -189,7 +181,7 @@ def test_every_mutating_call_is_audited_refusals_included(
         marketer_token = users.create_token(conn, user_id=marketer_id, name="t")
         viewer_id, viewer, _ = builders.user(conn, role="viewer")
         viewer_token = users.create_token(conn, user_id=viewer_id, name="t")
-    body = {"issuer": _issuer_code(engine, shop), "type_code": "cert", "count": 3}
+    body = {"issuer": builders.issuer_code(engine, shop), "type_code": "cert", "count": 3}
     for token in (marketer_token, viewer_token):
         admin.post("/v1/admin/lots", json=body, headers={"Authorization": f"Bearer {token}"})
     done = _last_audit(engine, marketer)

@@ -13,7 +13,7 @@ from scrip.domain import rights
 from scrip.services import secrets
 from tests import builders
 from tests.api.test_admin import BREAK_GLASS as TOKEN
-from tests.api.test_admin import _issuer_code, admin  # noqa: F401
+from tests.api.test_admin import admin  # noqa: F401
 from tests.builders import World
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -37,7 +37,7 @@ def test_secret_retrieval_is_audited_and_refused_without_a_reason(
     engine: Engine,
     shop: World,
 ) -> None:
-    issuer = _issuer_code(engine, shop)
+    issuer = builders.issuer_code(engine, shop)
     kind = {
         "issuer": issuer,
         "code": "PIN6",

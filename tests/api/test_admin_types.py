@@ -8,8 +8,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from tests import builders
 from tests.api.test_admin import BREAK_GLASS as TOKEN
-from tests.api.test_admin import _issuer_code, admin  # noqa: F401
+from tests.api.test_admin import admin  # noqa: F401
 from tests.builders import World
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -24,7 +25,7 @@ def test_a_template_and_a_type_that_uses_it(
     engine: Engine,
     shop: World,
 ) -> None:
-    issuer = _issuer_code(engine, shop)
+    issuer = builders.issuer_code(engine, shop)
     template = _post(
         admin,
         "code-templates",
@@ -69,7 +70,7 @@ def test_definitions_that_break_a_rule_are_refused(
     engine: Engine,
     shop: World,
 ) -> None:
-    issuer = _issuer_code(engine, shop)
+    issuer = builders.issuer_code(engine, shop)
     base = {"issuer": issuer, "code": "X", "name": "x"}
     cases = [
         (

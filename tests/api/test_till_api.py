@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from scrip.server import create_app
+from tests import builders
 from tests.api.conftest import Till, issue
-from tests.api.test_admin import _issuer_code
 from tests.builders import World
 from tests.till.helpers import promo_type
 
@@ -41,7 +41,7 @@ def admin_post(client: TestClient, path: str, body: dict[str, Any]) -> Any:
 def test_promotions_and_holders_end_to_end(
     app_client: TestClient, engine: Engine, shop: World
 ) -> None:
-    issuer = _issuer_code(engine, shop)
+    issuer = builders.issuer_code(engine, shop)
     gift_type(engine, shop)
     till = Till(app_client, shop.key)
     holder = admin_post(
@@ -131,7 +131,7 @@ def test_a_certificate_is_refused_as_a_club_card(
 def test_admin_refusals_use_the_envelope(
     app_client: TestClient, engine: Engine, shop: World
 ) -> None:
-    issuer = _issuer_code(engine, shop)
+    issuer = builders.issuer_code(engine, shop)
     bad = app_client.post(
         "/v1/admin/promotions",
         headers=ADMIN,
@@ -153,7 +153,7 @@ def test_admin_refusals_use_the_envelope(
 def test_a_reversed_issue_inside_a_receipt_is_not_issued_on_confirmation(
     app_client: TestClient, engine: Engine, shop: World
 ) -> None:
-    issuer = _issuer_code(engine, shop)
+    issuer = builders.issuer_code(engine, shop)
     gift_type(engine, shop)
     admin_post(
         app_client,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tests import builders
 from tests.browser.conftest import ARGS
@@ -114,7 +114,7 @@ def test_type_lot_activation_voucher_history(
 
     page.click("nav >> text=Reports")
     page.click("text=Vouchers activated, used and returned")
-    page.fill("#report-form input[name=issuer]", _issuer_code(engine, shop))
+    page.fill("#report-form input[name=issuer]", builders.issuer_code(engine, shop))
     page.click("#report-form button")
     expect(page.locator("#report tbody")).to_contain_text("40")  # the lot activated above
     expect(page.locator("#report-chart")).to_be_visible()
@@ -142,14 +142,6 @@ def test_a_role_without_the_right_is_refused(
     marketer.goto(f"{base_url}/admin/bulk")
     expect(marketer.locator(".error")).to_contain_text("right_missing")
     marketer.close()
-
-
-def _issuer_code(engine: Engine, shop: World) -> str:
-    with engine.connect() as conn:
-        code: str = conn.execute(
-            text("SELECT code FROM issuers WHERE id = :i"), {"i": shop.issuer_id}
-        ).scalar_one()
-    return code
 
 
 def _type_label(page: Page, code: str) -> str:
