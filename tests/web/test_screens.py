@@ -238,3 +238,20 @@ def test_users_screen_makes_and_revokes_api_tokens(
     assert api.get("/v1/admin/lots/999999999", headers=headers).status_code == 404
     assert security.post(f"/admin/users/{user_id}/tokens/revoke").status_code == 303
     assert api.get("/v1/admin/lots/999999999", headers=headers).status_code == 401
+
+
+def test_the_lot_form_offers_a_new_type_however_many_there_are(
+    engine: Engine, shop: World, browser_as: Callable[..., Browser]
+) -> None:
+    with engine.begin() as conn:
+        for n in range(501):
+            catalog.create_voucher_type(
+                conn,
+                issuer_id=shop.issuer_id,
+                code=f"MANY{n:03d}",
+                name=f"Type {n}",
+                classification="gift_card",
+                value_mode="variable",
+            )
+    page = browser_as("operator").get("/admin/lots")
+    assert "/ MANY500 " in page.text and "/ MANY000 " not in page.text  # the newest 500

@@ -224,10 +224,12 @@ def store_choices(conn: Connection, store_ids: frozenset[int] | None) -> list[An
 
 
 def type_choices(conn: Connection) -> list[Any]:
+    """The types a form offers: the 500 newest, newest first, so a type just defined is always
+    there however many issuers and types the database holds."""
     rows = conn.execute(
         text(
             "SELECT t.id, t.code, t.name, i.code AS issuer FROM voucher_types t"
-            " JOIN issuers i ON i.id = t.issuer_id ORDER BY i.code, t.code LIMIT 500"
+            " JOIN issuers i ON i.id = t.issuer_id ORDER BY t.id DESC LIMIT 500"
         )
     )
     return [dict(row._mapping) for row in rows]
