@@ -44,7 +44,7 @@ router = APIRouter(prefix="/v1/pos", tags=["pos"], responses=ERRORS)
 Answer = tuple[int, BaseModel, uuid.UUID | None]
 
 
-def _receipt(r: wire.ReceiptIn | wire.OpenReceiptIn) -> ReceiptInput:
+def receipt_input(r: wire.ReceiptIn | wire.OpenReceiptIn) -> ReceiptInput:
     basket = till_wire.basket_of(r) if isinstance(r, wire.ReceiptIn) else None
     amount = r.amount_minor
     if amount is None and basket is not None and basket.has_lines:
@@ -101,7 +101,7 @@ def open_receipt(body: wire.OpenReceiptIn, m: MutationDep) -> JSONResponse:
 
     def work(conn: Connection, now: datetime) -> Answer:
         result = receipts.open_receipt(
-            conn, till=m.till, receipt=_receipt(body), timeout_s=body.timeout_s, now=now
+            conn, till=m.till, receipt=receipt_input(body), timeout_s=body.timeout_s, now=now
         )
         return 201, wire.ReceiptOut.model_validate(result, from_attributes=True), None
 
@@ -147,7 +147,7 @@ def sell(body: wire.SaleIn, m: MutationDep) -> JSONResponse:
         m,
         body,
         lambda conn, now: pos.sell(
-            conn, till=m.till, items=items, receipt=_receipt(body.receipt), now=now
+            conn, till=m.till, items=items, receipt=receipt_input(body.receipt), now=now
         ),
     )
 
@@ -165,7 +165,7 @@ def redeem(code: str, body: wire.RedeemIn, m: MutationDep) -> JSONResponse:
             amount=Money(body.amount_minor, body.currency),
             partial_allowed=body.partial_allowed,
             pin=body.pin,
-            receipt=_receipt(body.receipt),
+            receipt=receipt_input(body.receipt),
             now=now,
             keyring=m.keyring,
         ),
@@ -183,7 +183,7 @@ def refund(code: str, body: wire.AmountIn, m: MutationDep) -> JSONResponse:
             till=m.till,
             code=code,
             amount=Money(body.amount_minor, body.currency),
-            receipt=_receipt(body.receipt),
+            receipt=receipt_input(body.receipt),
             now=now,
         ),
     )
@@ -200,7 +200,7 @@ def reload(code: str, body: wire.AmountIn, m: MutationDep) -> JSONResponse:
             till=m.till,
             code=code,
             amount=Money(body.amount_minor, body.currency),
-            receipt=_receipt(body.receipt),
+            receipt=receipt_input(body.receipt),
             now=now,
         ),
     )
@@ -213,7 +213,7 @@ def return_unused(code: str, body: wire.ReturnIn, m: MutationDep) -> JSONRespons
         m,
         body,
         lambda conn, now: pos.return_unused(
-            conn, till=m.till, code=code, receipt=_receipt(body.receipt), now=now
+            conn, till=m.till, code=code, receipt=receipt_input(body.receipt), now=now
         ),
     )
 
@@ -230,7 +230,7 @@ def transfer(code: str, body: wire.TransferIn, m: MutationDep) -> JSONResponse:
             code=code,
             target_code=body.target_code,
             pin=body.pin,
-            receipt=_receipt(body.receipt),
+            receipt=receipt_input(body.receipt),
             now=now,
             keyring=m.keyring,
         ),
@@ -243,7 +243,12 @@ def _state_route(what: str, path: str, summary: str) -> None:
             m,
             body,
             lambda conn, now: pos.change_state(
-                conn, till=m.till, code=code, what=what, receipt=_receipt(body.receipt), now=now
+                conn,
+                till=m.till,
+                code=code,
+                what=what,
+                receipt=receipt_input(body.receipt),
+                now=now,
             ),
         )
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from scrip.api import idempotency
 from scrip.api.deps import EngineDep, MutationDep, RegisterDep, read
-from scrip.api.pos import ERRORS, _receipt
+from scrip.api.pos import ERRORS, receipt_input
 from scrip.db import holders as holders_db
 from scrip.services import holders, issuing
 from scrip.services.loyalty import BUILT_IN, PointsMove
@@ -35,7 +35,7 @@ def evaluate(body: wire.PromotionEvaluateIn, m: MutationDep) -> JSONResponse:
         issued = issuing.issue(
             conn,
             till=m.till,
-            receipt=_receipt(body.receipt),
+            receipt=receipt_input(body.receipt),
             points_to_spend=body.points_to_spend,
             activate_card=body.activate_card,
             now=now,
