@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from scrip import crypto
 from scrip.server import create_app
 from tests import builders
 from tests.builders import World
@@ -32,6 +33,19 @@ class Till:
         return self.client.post(
             f"/v1/pos{path}", json=body if body is not None else {}, headers=headers
         )
+
+
+# The break-glass admin token (SCRIP_ADMIN_TOKEN) of the ``admin`` client's app.
+BREAK_GLASS = "admin-test-token"
+
+
+@pytest.fixture
+def admin(engine: Engine, ledger_holds: None) -> Iterator[TestClient]:
+    """The app with a secret vault and a break-glass admin token, for admin API tests."""
+    ring = crypto.parse_keyring(f"k1:{crypto.new_secret_key()}")
+    app = create_app(engine=engine, keyring=ring, admin_token=BREAK_GLASS)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
 
 
 @pytest.fixture

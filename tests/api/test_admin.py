@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from scrip import crypto
-from scrip.server import create_app
 from scrip.services import users
 from tests import builders
+from tests.api.conftest import BREAK_GLASS
 from tests.builders import World
-
-BREAK_GLASS = "admin-test-token"
-
-
-@pytest.fixture
-def admin(engine: Engine, ledger_holds: None) -> Iterator[TestClient]:
-    ring = crypto.parse_keyring(f"k1:{crypto.new_secret_key()}")
-    app = create_app(engine=engine, keyring=ring, admin_token=BREAK_GLASS)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,7 @@ from sqlalchemy import Engine, text
 from scrip.domain import rights
 from scrip.services import secrets
 from tests import builders
-from tests.api.test_admin import BREAK_GLASS as TOKEN
-from tests.api.test_admin import admin  # noqa: F401
+from tests.api.conftest import BREAK_GLASS as TOKEN
 from tests.builders import World
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -33,7 +32,7 @@ def _history(engine: Engine, code: str) -> list[tuple[str, dict[str, Any], str |
 
 
 def test_secret_retrieval_is_audited_and_refused_without_a_reason(
-    admin: TestClient,  # noqa: F811
+    admin: TestClient,
     engine: Engine,
     shop: World,
 ) -> None:

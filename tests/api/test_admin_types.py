@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from tests import builders
-from tests.api.test_admin import BREAK_GLASS as TOKEN
-from tests.api.test_admin import admin  # noqa: F401
+from tests.api.conftest import BREAK_GLASS as TOKEN
 from tests.builders import World
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -21,7 +20,7 @@ def _post(client: TestClient, path: str, body: dict[str, Any]) -> Any:
 
 
 def test_a_template_and_a_type_that_uses_it(
-    admin: TestClient,  # noqa: F811
+    admin: TestClient,
     engine: Engine,
     shop: World,
 ) -> None:
@@ -66,7 +65,7 @@ def test_a_template_and_a_type_that_uses_it(
 
 
 def test_definitions_that_break_a_rule_are_refused(
-    admin: TestClient,  # noqa: F811
+    admin: TestClient,
     engine: Engine,
     shop: World,
 ) -> None:

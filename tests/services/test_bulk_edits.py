@@ -16,7 +16,7 @@ from scrip.domain.errors import InvalidInput, NotFound
 from scrip.services import bulk_operations, pos
 from scrip.services.till import ReceiptInput
 from tests import builders
-from tests.services.test_bulk_operations import _create, _run_in, printed_lot  # noqa: F401
+from tests.services.bulk_jobs import create_operation, run_in
 
 NOW = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 23:30 in Sofia: the local day is the 23rd
 
@@ -33,7 +33,7 @@ def _edit(
         now=NOW,
         changes=changes,
     )
-    return _run_in(conn, op_id)
+    return run_in(conn, op_id)
 
 
 def _row(conn: Connection, w: builders.World, code: str) -> dict[str, Any]:
@@ -219,7 +219,7 @@ def test_bulk_activation_starts_the_window_as_the_till_does(conn: Connection) ->
 
 def test_all_or_nothing_edit_refuses_the_whole_selection(
     engine: Engine,
-    printed_lot: tuple[builders.World, int],  # noqa: F811
+    printed_lot: tuple[builders.World, int],
 ) -> None:
     w, lot_id = printed_lot
     with engine.begin() as conn:
@@ -230,7 +230,7 @@ def test_all_or_nothing_edit_refuses_the_whole_selection(
             ),
             {"l": lot_id},
         )
-    op_id = _create(
+    op_id = create_operation(
         engine,
         w,
         lot_id,
@@ -256,10 +256,10 @@ def test_all_or_nothing_edit_refuses_the_whole_selection(
 
 def test_a_resumed_edit_applies_the_values_stored_with_it(
     engine: Engine,
-    printed_lot: tuple[builders.World, int],  # noqa: F811
+    printed_lot: tuple[builders.World, int],
 ) -> None:
     w, lot_id = printed_lot
-    op_id = _create(
+    op_id = create_operation(
         engine, w, lot_id, action="modify", chunk_size=400, changes={"extra_value_minor": 700}
     )
     with engine.begin() as conn:  # the first chunk commits, then the job stops

@@ -5,7 +5,6 @@ activation, and a crash mid-run resumed to the same result without doing anythin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from scrip.domain.lifecycle import (
 )
 from scrip.services import bulk_operations, catalog, lots
 from tests import builders
+from tests.services.bulk_jobs import create_operation, ring, run_in
 
 TYPE_OF = {
     Classification.printed_voucher: "printed",
@@ -59,13 +59,6 @@ def _voucher_in(conn: Connection, w: builders.World, type_code: str, state: Stat
         {"s": state.value, "i": w.issuer_id, "c": code},
     )
     return code
-
-
-def _run_in(conn: Connection, operation_id: int) -> bulk_db.BulkOperationRow:
-    """The job's chunks inside the test's transaction."""
-    for chunk in bulk_operations.pending_chunks(conn, operation_id=operation_id):
-        bulk_operations.run_chunk(conn, operation_id=operation_id, chunk=chunk, now=builders.now())
-    return bulk_operations.get_operation(conn, operation_id)
 
 
 def _facts(conn: Connection, issuer_id: int, codes: list[str]) -> dict[str, dict[str, Any]]:
@@ -127,7 +120,7 @@ def test_every_action_against_every_state(conn: Connection, action: bulk.BulkAct
         chunk_size=7,
         changes=CHANGES.get(action),
     )
-    op = _run_in(conn, op_id)
+    op = run_in(conn, op_id)
     after = _facts(conn, w.issuer_id, list(cases))
     moved = 0
     for code, (classification, state) in cases.items():
@@ -162,7 +155,7 @@ def test_history_rows_name_the_operation_and_the_operator(conn: Connection) -> N
         operator="backoffice",
         now=builders.now(),
     )
-    _run_in(conn, op_id)
+    run_in(conn, op_id)
     rows = conn.execute(
         text(
             "SELECT h.type, h.status, h.operator_code, h.state_before, h.state_after, h.details,"
@@ -204,7 +197,7 @@ def test_selection_by_type_and_serial_range_and_state(conn: Connection) -> None:
         operator="op1",
         now=builders.now(),
     )
-    op = _run_in(conn, op_id)
+    op = run_in(conn, op_id)
     assert (op.selected_count, op.done_count, op.refused_count) == (3, 3, 0)
     states = conn.execute(
         text("SELECT state FROM vouchers WHERE type_id = :t ORDER BY serial_number"),
@@ -224,7 +217,7 @@ def test_cancel_refuses_vouchers_that_still_hold_value(conn: Connection) -> None
         created_by="t",
         now=builders.now(),
     )
-    lots.generate_chunk(conn, lot_id=lot_id, index=0, keyring=_ring(), now=builders.now())
+    lots.generate_chunk(conn, lot_id=lot_id, index=0, keyring=ring(), now=builders.now())
     op_id = bulk_operations.create_operation(
         conn,
         issuer_id=w.issuer_id,
@@ -234,7 +227,7 @@ def test_cancel_refuses_vouchers_that_still_hold_value(conn: Connection) -> None
         reason="compromised",
         now=builders.now(),
     )
-    op = _run_in(conn, op_id)
+    op = run_in(conn, op_id)
     assert (op.done_count, op.refused_count) == (0, 3)
     assert {e["reason"] for e in op.refused_sample} == {"has_balance"}
 
@@ -271,43 +264,6 @@ def test_requests_are_checked(conn: Connection) -> None:
 # --- whole runs, committed for real ---------------------------------------------------------
 
 
-def _ring() -> Any:
-    from scrip import crypto
-
-    return crypto.parse_keyring(f"k1:{crypto.new_secret_key()}")
-
-
-@pytest.fixture
-def printed_lot(engine: Engine, ledger_holds: None) -> Iterator[tuple[builders.World, int]]:
-    """A committed lot of 1,000 printed vouchers in ``accepted``."""
-    with engine.begin() as conn:
-        w = builders.world(conn)
-        lot_id = lots.create_lot(
-            conn,
-            issuer_id=w.issuer_id,
-            type_code="printed",
-            count=1_000,
-            state="accepted",
-            created_by="t",
-            now=builders.now(),
-        )
-    lots.run_lot(engine, lot_id=lot_id, keyring=_ring(), clock=builders.now)
-    yield w, lot_id
-
-
-def _create(engine: Engine, w: builders.World, lot_id: int, **options: Any) -> int:
-    with engine.begin() as conn:
-        return bulk_operations.create_operation(
-            conn,
-            issuer_id=w.issuer_id,
-            action=options.pop("action", "activate"),
-            selection=bulk.Selection(lot_id=lot_id),
-            operator="op1",
-            now=builders.now(),
-            **options,
-        )
-
-
 def _lot_facts(engine: Engine, lot_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(
@@ -329,7 +285,7 @@ def test_a_lot_is_activated_chunk_by_chunk(
     engine: Engine, printed_lot: tuple[builders.World, int]
 ) -> None:
     w, lot_id = printed_lot
-    op_id = _create(engine, w, lot_id, chunk_size=300)
+    op_id = create_operation(engine, w, lot_id, chunk_size=300)
     seen: list[int] = []
     op = bulk_operations.run(
         engine,
@@ -360,7 +316,7 @@ def test_a_crash_mid_run_resumes_to_the_same_result(
             ),
             {"l": lot_id},
         )
-    op_id = _create(engine, w, lot_id, chunk_size=150)
+    op_id = create_operation(engine, w, lot_id, chunk_size=150)
     real = bulk_db.add_progress
     calls = {"n": 0}
 
@@ -402,7 +358,7 @@ def test_all_or_nothing_refuses_the_whole_operation(
             ),
             {"l": lot_id},
         )
-    op_id = _create(engine, w, lot_id, chunk_size=300, all_or_nothing=True)
+    op_id = create_operation(engine, w, lot_id, chunk_size=300, all_or_nothing=True)
     op = bulk_operations.run(engine, operation_id=op_id, clock=builders.now)
     assert (op.status, op.error) == ("failed", "bulk_refused")
     assert (op.selected_count, op.done_count, op.refused_count) == (1000, 0, 4)
@@ -415,7 +371,7 @@ def test_all_or_nothing_goes_through_when_nothing_is_refused(
     engine: Engine, printed_lot: tuple[builders.World, int]
 ) -> None:
     w, lot_id = printed_lot
-    op_id = _create(engine, w, lot_id, chunk_size=300, all_or_nothing=True)
+    op_id = create_operation(engine, w, lot_id, chunk_size=300, all_or_nothing=True)
     op = bulk_operations.run(engine, operation_id=op_id, clock=builders.now)
     assert (op.status, op.selected_count, op.done_count) == ("done", 1000, 1000)
     assert _lot_facts(engine, lot_id)["history"] == 1000
