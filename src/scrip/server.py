@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from scrip import __version__, web
 from scrip.api import admin, admin_secrets, admin_till, admin_types, errors, pos, reports, till
 from scrip.api.deps import KnownRegisters
+from scrip.api.lane import PosLane
 from scrip.crypto import Keyring
 from scrip.db.engine import make_engine
 
@@ -38,6 +39,8 @@ def create_app(
     app.include_router(admin_till.router)  # issue 5: promotions and holders
     app.include_router(reports.router)
     web.install(app)
+    # Outermost of the app's own layers: the till's calls skip FastAPI's per-request work.
+    app.add_middleware(PosLane, fastapi=app, routers=[pos.router, till.router])
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

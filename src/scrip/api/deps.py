@@ -68,6 +68,10 @@ class KnownRegisters:
             return cached[1]
         return None
 
+    def forget(self) -> None:
+        """Drop every cached register: the next call of each key looks it up again."""
+        self._known.clear()
+
     def find(self, engine: Engine, key_hash: str) -> RegisterContext | None:
         till = self.cached(key_hash)
         if till is not None:
@@ -98,6 +102,15 @@ async def register(
     return till
 
 
+def valid_idempotency_key(key: str) -> bool:
+    return _KEY.match(key) is not None
+
+
+def route_name(request: Request) -> str:
+    """The route an idempotency key is bound to (part of the request's fingerprint)."""
+    return f"{request.method} {request.url.path}"
+
+
 async def idempotency_key(
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str:
@@ -106,7 +119,7 @@ async def idempotency_key(
             "every mutating call needs an Idempotency-Key header",
             code="idempotency_key_required",
         )
-    if not _KEY.match(key):
+    if not valid_idempotency_key(key):
         raise InvalidInput(
             "an Idempotency-Key is 1-128 characters of letters, digits and _.:-",
             code="invalid_idempotency_key",
@@ -134,7 +147,7 @@ async def mutation(
     request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
 ) -> Mutation:
     keyring = getattr(request.app.state, "keyring", None)
-    return Mutation(engine, till, key, f"{request.method} {request.url.path}", keyring)
+    return Mutation(engine, till, key, route_name(request), keyring)
 
 
 MutationDep = Annotated[Mutation, Depends(mutation)]

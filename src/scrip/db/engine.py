@@ -30,8 +30,13 @@ def make_engine(dsn: str, *, pool_size: int = 10, max_overflow: int = 10) -> Eng
         # request whose connection the server dropped.
         pool_pre_ping=False,
         # Money must survive a crash: a till hands over goods on the answer. A lock that can't
-        # be had in a few seconds becomes a `busy` answer instead of a till that hangs.
-        connect_args={"options": "-c synchronous_commit=on -c timezone=UTC -c lock_timeout=5000"},
+        # be had in a few seconds becomes a `busy` answer instead of a till that hangs, and so
+        # does a database that doesn't answer a new connection (the API's look-ups run on the
+        # event loop: see api/lane.py).
+        connect_args={
+            "options": "-c synchronous_commit=on -c timezone=UTC -c lock_timeout=5000",
+            "connect_timeout": 5,
+        },
     )
 
 
