@@ -93,6 +93,7 @@ def _combine(writes: list[_Write]) -> tuple[TextClause, dict[str, Any]]:
     return _combined(shape), params
 
 
+@lru_cache(maxsize=1024)
 def _typed_binds(statement: TextClause) -> tuple[tuple[str, TypeEngine[Any]], ...]:
     return tuple(
         (name, bind.type)

@@ -52,6 +52,15 @@ def shared_account_id(conn: Connection, *, issuer_id: int, kind: str, currency: 
     return insert_account(conn, issuer_id=issuer_id, kind=kind, currency=currency)
 
 
+# Built once: parsing a text() clause's parameters costs more than sending the statement.
+_INSERT_TRANSFER = text(
+    "INSERT INTO ledger_transfers (operation_id, debit_account_id, credit_account_id,"
+    " amount_minor, currency, code, state, receipt_id, created_at, resolved_at)"
+    " VALUES (:op, :debit, :credit, :amount, :currency, :code, :state, :receipt, :now,"
+    " :resolved)"
+)
+
+
 def insert_transfers(
     conn: Connection,
     *,
@@ -66,12 +75,7 @@ def insert_transfers(
         return
     write(
         conn,
-        text(
-            "INSERT INTO ledger_transfers (operation_id, debit_account_id, credit_account_id,"
-            " amount_minor, currency, code, state, receipt_id, created_at, resolved_at)"
-            " VALUES (:op, :debit, :credit, :amount, :currency, :code, :state, :receipt, :now,"
-            " :resolved)"
-        ),
+        _INSERT_TRANSFER,
         [
             {
                 "op": operation_id,

@@ -40,8 +40,12 @@ def _pyformat(sql: str) -> str:
     return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
-def _json_params(statement: TextClause) -> list[str]:
-    return [name for name, bind in statement._bindparams.items() if isinstance(bind.type, JSONB)]
+@lru_cache(maxsize=1024)
+def _json_params(statement: TextClause) -> tuple[str, ...]:
+    # Per statement object (module constants, or cached per shape), not per execution.
+    return tuple(
+        name for name, bind in statement._bindparams.items() if isinstance(bind.type, JSONB)
+    )
 
 
 def _driver(conn: Connection) -> psycopg.Connection[Any]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import Connection, text
+from sqlalchemy.sql.elements import TextClause
 
 from scrip.db import raw
 from scrip.db.batch import write
@@ -48,10 +50,17 @@ _COLUMNS = (
 )
 
 
+@lru_cache(maxsize=64)
+def _insert(table: str, columns: tuple[str, ...], returning: str = "") -> TextClause:
+    # Built once per set of columns: parsing a text() clause costs more than sending it.
+    names = ", ".join(columns)
+    params = ", ".join(f":{name}" for name in columns)
+    tail = f" RETURNING {returning}" if returning else ""
+    return text(f"INSERT INTO {table} ({names}) VALUES ({params}){tail}")
+
+
 def insert_receipt(conn: Connection, **values: object) -> ReceiptRow:
-    columns = ", ".join(values)
-    params = ", ".join(f":{name}" for name in values)
-    statement = text(f"INSERT INTO receipts ({columns}) VALUES ({params}) RETURNING {_COLUMNS}")
+    statement = _insert("receipts", tuple(values), _COLUMNS)
     row = raw.execute(conn, statement, values, dicts=True).fetchone()
     assert row is not None
     return ReceiptRow(**row)
@@ -103,9 +112,7 @@ def close_receipt(conn: Connection, *, receipt_id: int, state: str, now: datetim
 
 
 def insert_operation(conn: Connection, **values: object) -> None:
-    columns = ", ".join(values)
-    params = ", ".join(f":{name}" for name in values)
-    write(conn, text(f"INSERT INTO receipt_operations ({columns}) VALUES ({params})"), values)
+    write(conn, _insert("receipt_operations", tuple(values)), values)
 
 
 _PENDING = text(
