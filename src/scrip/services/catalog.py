@@ -118,6 +118,14 @@ def create_voucher_type(
     currency = conn.execute(
         text("SELECT currency FROM issuers WHERE id = :i"), {"i": issuer_id}
     ).scalar_one()
+    # The issuer's stores clear in its currency: a type in another one would have its sales
+    # post between accounts of two currencies, which the ledger can't balance.
+    if options.pop("currency", currency) != currency:
+        raise InvalidInput(
+            "a voucher type is in its issuer's currency",
+            code="type_currency_mismatch",
+            issuer_currency=currency,
+        )
     return rows.insert(
         conn,
         "voucher_types",
@@ -126,7 +134,7 @@ def create_voucher_type(
             "code": code,
             "name": name,
             "classification": classification,
-            "currency": options.pop("currency", currency),
+            "currency": currency,
             "value_mode": value_mode,
             "face_value_minor": face_value_minor,
             **options,
