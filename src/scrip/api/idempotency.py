@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from psycopg import errors as pg_errors
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
@@ -52,7 +52,7 @@ def run(
     route: str,
     body: BaseModel | None,
     work: Work,
-) -> JSONResponse:
+) -> Response:
     request_hash = fingerprint(route, body)
     for attempt in range(_ATTEMPTS):
         try:
@@ -76,7 +76,7 @@ def run(
 
 def _once(
     engine: Engine, *, till: RegisterContext, key: str, request_hash: str, work: Work
-) -> JSONResponse:
+) -> Response:
     with engine.begin() as conn:
         if not keys_db.claim(
             conn, register_id=till.register_id, key=key, request_hash=request_hash
@@ -85,21 +85,19 @@ def _once(
         # The writes of the operation and its stored answer leave together in one statement.
         with write_behind(conn):
             status, answer, operation_id = work(conn, utc_now())
-            body = answer.model_dump(mode="json")
+            body = answer.model_dump_json()
             keys_db.remember(
                 conn,
                 register_id=till.register_id,
                 key=key,
                 status_code=status,
-                response=body,
+                response_json=body,
                 operation_id=operation_id,
             )
-    return JSONResponse(body, status_code=status)
+    return Response(body, status_code=status, media_type="application/json")
 
 
-def _replay(
-    conn: Connection, *, till: RegisterContext, key: str, request_hash: str
-) -> JSONResponse:
+def _replay(conn: Connection, *, till: RegisterContext, key: str, request_hash: str) -> Response:
     stored = keys_db.lock_key(conn, register_id=till.register_id, key=key)
     assert stored is not None
     if stored.reversed_at is not None:
@@ -118,7 +116,7 @@ def _replay(
 
 def _remember_refusal(
     engine: Engine, *, till: RegisterContext, key: str, request_hash: str, error: ScripError
-) -> JSONResponse:
+) -> Response:
     if isinstance(error, IdempotencyRefused):
         return error_response(error)
     with engine.begin() as conn:
@@ -136,7 +134,7 @@ def _remember_refusal(
             register_id=till.register_id,
             key=key,
             status_code=response.status_code,
-            response=json.loads(bytes(response.body)),
+            response_json=bytes(response.body).decode(),
             operation_id=None,
         )
     return response

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
@@ -61,13 +61,13 @@ def receipt_input(r: wire.ReceiptIn | wire.OpenReceiptIn) -> ReceiptInput:
 
 def _run(
     m: Mutation, body: BaseModel | None, work: Callable[[Connection, datetime], Answer]
-) -> JSONResponse:
+) -> Response:
     return idempotency.run(m.engine, till=m.till, key=m.key, route=m.route, body=body, work=work)
 
 
 def _operation(
     m: Mutation, body: BaseModel, service: Callable[[Connection, datetime], OperationResult]
-) -> JSONResponse:
+) -> Response:
     def work(conn: Connection, now: datetime) -> Answer:
         result = service(conn, now)
         return (
@@ -96,7 +96,7 @@ def history(code: str, engine: EngineDep, till: RegisterDep) -> wire.HistoryOut:
 
 
 @router.post("/receipts", status_code=201, response_model=wire.ReceiptOut)
-def open_receipt(body: wire.OpenReceiptIn, m: MutationDep) -> JSONResponse:
+def open_receipt(body: wire.OpenReceiptIn, m: MutationDep) -> Response:
     """Open a receipt: operations naming it hold value until it is confirmed or cancelled."""
 
     def work(conn: Connection, now: datetime) -> Answer:
@@ -108,9 +108,7 @@ def open_receipt(body: wire.OpenReceiptIn, m: MutationDep) -> JSONResponse:
     return _run(m, body, work)
 
 
-def _close(
-    m: Mutation, receipt_id: int, body: wire.ConfirmIn | None, *, confirm: bool
-) -> JSONResponse:
+def _close(m: Mutation, receipt_id: int, body: wire.ConfirmIn | None, *, confirm: bool) -> Response:
     def work(conn: Connection, now: datetime) -> Answer:
         if confirm:
             amounts = {a.operation_id: a.amount_minor for a in body.amounts} if body else None
@@ -127,20 +125,20 @@ def _close(
 @router.post("/receipts/{receipt_id}/confirm", response_model=wire.ReceiptOut)
 def confirm_receipt(
     receipt_id: int, m: MutationDep, body: Annotated[wire.ConfirmIn | None, Body()] = None
-) -> JSONResponse:
+) -> Response:
     """Post every hold of the receipt at once (a redemption may be confirmed for less)."""
     # An empty body and no body are the same request, also for the idempotency fingerprint.
     return _close(m, receipt_id, body if body and body.amounts else None, confirm=True)
 
 
 @router.post("/receipts/{receipt_id}/cancel", response_model=wire.ReceiptOut)
-def cancel_receipt(receipt_id: int, m: MutationDep) -> JSONResponse:
+def cancel_receipt(receipt_id: int, m: MutationDep) -> Response:
     """Void every hold of the receipt; vouchers return to the state they had."""
     return _close(m, receipt_id, None, confirm=False)
 
 
 @router.post("/sales", status_code=201, response_model=wire.OperationOut)
-def sell(body: wire.SaleIn, m: MutationDep) -> JSONResponse:
+def sell(body: wire.SaleIn, m: MutationDep) -> Response:
     """Sell and activate one or more vouchers (a variable amount where the type allows)."""
     items = [pos.SaleItem(i.code, i.amount_minor) for i in body.items]
     return _operation(
@@ -153,7 +151,7 @@ def sell(body: wire.SaleIn, m: MutationDep) -> JSONResponse:
 
 
 @router.post("/vouchers/{code}/redemptions", status_code=201, response_model=wire.OperationOut)
-def redeem(code: str, body: wire.RedeemIn, m: MutationDep) -> JSONResponse:
+def redeem(code: str, body: wire.RedeemIn, m: MutationDep) -> Response:
     """Pay with a voucher; ``partial_allowed`` takes what is available when it is less."""
     return _operation(
         m,
@@ -173,7 +171,7 @@ def redeem(code: str, body: wire.RedeemIn, m: MutationDep) -> JSONResponse:
 
 
 @router.post("/vouchers/{code}/refunds", status_code=201, response_model=wire.OperationOut)
-def refund(code: str, body: wire.AmountIn, m: MutationDep) -> JSONResponse:
+def refund(code: str, body: wire.AmountIn, m: MutationDep) -> Response:
     """Goods paid with this voucher came back: the amount returns to it."""
     return _operation(
         m,
@@ -190,7 +188,7 @@ def refund(code: str, body: wire.AmountIn, m: MutationDep) -> JSONResponse:
 
 
 @router.post("/vouchers/{code}/reloads", status_code=201, response_model=wire.OperationOut)
-def reload(code: str, body: wire.AmountIn, m: MutationDep) -> JSONResponse:
+def reload(code: str, body: wire.AmountIn, m: MutationDep) -> Response:
     """Add value to a reloadable card, up to its type's maximum balance."""
     return _operation(
         m,
@@ -207,7 +205,7 @@ def reload(code: str, body: wire.AmountIn, m: MutationDep) -> JSONResponse:
 
 
 @router.post("/vouchers/{code}/returns", status_code=201, response_model=wire.OperationOut)
-def return_unused(code: str, body: wire.ReturnIn, m: MutationDep) -> JSONResponse:
+def return_unused(code: str, body: wire.ReturnIn, m: MutationDep) -> Response:
     """Take back an unused certificate: the customer is paid back."""
     return _operation(
         m,
@@ -219,7 +217,7 @@ def return_unused(code: str, body: wire.ReturnIn, m: MutationDep) -> JSONRespons
 
 
 @router.post("/vouchers/{code}/transfers", status_code=201, response_model=wire.OperationOut)
-def transfer(code: str, body: wire.TransferIn, m: MutationDep) -> JSONResponse:
+def transfer(code: str, body: wire.TransferIn, m: MutationDep) -> Response:
     """Move the available balance to another card; this one is blocked."""
     return _operation(
         m,
@@ -238,7 +236,7 @@ def transfer(code: str, body: wire.TransferIn, m: MutationDep) -> JSONResponse:
 
 
 def _state_route(what: str, path: str, summary: str) -> None:
-    def change(code: str, body: wire.StateChangeIn, m: MutationDep) -> JSONResponse:
+    def change(code: str, body: wire.StateChangeIn, m: MutationDep) -> Response:
         return _operation(
             m,
             body,
@@ -269,7 +267,7 @@ _state_route("hand_over", "/vouchers/{code}/hand-over", "Hand a prepared voucher
 
 
 @router.post("/reversals", response_model=wire.ReversalOut)
-def reverse(body: wire.ReversalIn, m: MutationDep) -> JSONResponse:
+def reverse(body: wire.ReversalIn, m: MutationDep) -> Response:
     """Undo the operation sent under ``idempotency_key`` whose answer was lost; if it never
     arrived, make sure it never takes effect."""
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
@@ -27,7 +27,7 @@ Answer = tuple[int, BaseModel, uuid.UUID | None]
 
 
 @router.post("/promotions/evaluate", status_code=201, response_model=wire.PromotionEvaluationOut)
-def evaluate(body: wire.PromotionEvaluateIn, m: MutationDep) -> JSONResponse:
+def evaluate(body: wire.PromotionEvaluateIn, m: MutationDep) -> Response:
     """Send the receipt; get the vouchers its promotions issue, with their print data. In an
     open receipt (``receipt.receipt_id``) they are issued when the receipt is confirmed."""
 
@@ -57,7 +57,7 @@ def evaluate(body: wire.PromotionEvaluateIn, m: MutationDep) -> JSONResponse:
 
 
 @router.post("/club-cards/{card_id}/points", status_code=201, response_model=wire.ClubCardOut)
-def earn_points(card_id: str, body: wire.PointsIn, m: MutationDep) -> JSONResponse:
+def earn_points(card_id: str, body: wire.PointsIn, m: MutationDep) -> Response:
     """Credit points to an active club card (the built-in loyalty system)."""
 
     def work(conn: Connection, now: datetime) -> Answer:

@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.expression import bindparam
 
 from scrip.db import raw
 from scrip.db.batch import write
@@ -51,10 +49,11 @@ def lock_key(conn: Connection, *, register_id: int, key: str) -> StoredKey | Non
     return StoredKey(*row) if row else None
 
 
+# The answer arrives as the JSON text the till is sent: serialized once, for both.
 _REMEMBER = text(
-    "UPDATE idempotency_keys SET status_code = :s, response = :body, operation_id = :op"
-    " WHERE register_id = :r AND key = :k"
-).bindparams(bindparam("body", type_=JSONB))
+    "UPDATE idempotency_keys SET status_code = :s, response = CAST(:body AS jsonb),"
+    " operation_id = :op WHERE register_id = :r AND key = :k"
+)
 
 
 def remember(
@@ -63,13 +62,13 @@ def remember(
     register_id: int,
     key: str,
     status_code: int,
-    response: Any,
+    response_json: str,
     operation_id: uuid.UUID | None,
 ) -> None:
     write(
         conn,
         _REMEMBER,
-        {"s": status_code, "body": response, "op": operation_id, "r": register_id, "k": key},
+        {"s": status_code, "body": response_json, "op": operation_id, "r": register_id, "k": key},
         key=("idempotency_keys", register_id, key),
     )
 
