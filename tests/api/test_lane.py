@@ -26,13 +26,13 @@ from tests.builders import World
 def lane_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The names of the endpoints the lane ran in the thread pool (its mutating calls)."""
     calls: list[str] = []
-    real = lane.run_in_threadpool
+    real = lane.PosLane._in_thread
 
-    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        calls.append(func.__name__)
-        return await real(func, *args, **kwargs)
+    async def counted(self: lane.PosLane, served: Callable[..., Any], kwargs: Any) -> Any:
+        calls.append(served.__name__)
+        return await real(self, served, kwargs)
 
-    monkeypatch.setattr(lane, "run_in_threadpool", counted)
+    monkeypatch.setattr(lane.PosLane, "_in_thread", counted)
     yield calls
 
 
