@@ -11,7 +11,8 @@ from sqlalchemy import Connection, Engine, text
 
 from scrip import crypto
 from scrip.db.registers import RegisterContext, find_register_by_key_hash
-from scrip.services import catalog
+from scrip.services import catalog, pos
+from scrip.services.till import ReceiptInput
 
 
 def now() -> datetime:
@@ -166,3 +167,16 @@ def issuer_code(engine: Engine, w: World) -> str:
             text("SELECT code FROM issuers WHERE id = :i"), {"i": w.issuer_id}
         ).scalar_one()
     return code
+
+
+def sold_cards(conn: Connection, w: World, *, count: int, balance: int) -> list[str]:
+    """``count`` gift cards sold at the till, each for ``balance``, on one receipt."""
+    codes = vouchers(conn, w, "card", count=count)
+    pos.sell(
+        conn,
+        till=w.till,
+        items=[pos.SaleItem(code, balance) for code in codes],
+        receipt=ReceiptInput(),
+        now=now(),
+    )
+    return codes

@@ -68,3 +68,16 @@ def till(client: TestClient, shop: World) -> Till:
 def issue(engine: Engine, shop: World, type_code: str, **options: Any) -> list[str]:
     with engine.begin() as conn:
         return builders.vouchers(conn, shop, type_code, **options)
+
+
+def sold_card(engine: Engine, shop: World, till: Till, amount: int = 5000) -> str:
+    """A gift card sold over the API for ``amount``."""
+    [code] = issue(engine, shop, "card")
+    sold = till.post("/sales", {"items": [{"code": code, "amount_minor": amount}]})
+    assert sold.status_code == 201, sold.text
+    return code
+
+
+def pay(amount: int) -> dict[str, object]:
+    """A redemption's body in the shop's currency."""
+    return {"amount_minor": amount, "currency": "EUR"}

@@ -7,33 +7,22 @@ import uuid
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.api.conftest import Till, issue
+from tests.api.conftest import Till, issue, pay, sold_card
 from tests.api.snapshots import history_types, snapshot
 from tests.builders import World
-
-
-def _active_card(engine: Engine, shop: World, till: Till, amount: int = 5000) -> str:
-    [code] = issue(engine, shop, "card")
-    sold = till.post("/sales", {"items": [{"code": code, "amount_minor": amount}]})
-    assert sold.status_code == 201, sold.text
-    return code
-
-
-def _pay(amount: int) -> dict[str, object]:
-    return {"amount_minor": amount, "currency": "EUR"}
 
 
 def test_replay_returns_the_first_answer_and_does_nothing_again(
     engine: Engine, shop: World, till: Till
 ) -> None:
-    code = _active_card(engine, shop, till)
+    code = sold_card(engine, shop, till)
     key = str(uuid.uuid4())
-    first = till.post(f"/vouchers/{code}/redemptions", _pay(1200), key=key)
+    first = till.post(f"/vouchers/{code}/redemptions", pay(1200), key=key)
     assert first.status_code == 201, first.text
     assert "Idempotent-Replayed" not in first.headers
     after_first = snapshot(engine, shop, code)
 
-    again = till.post(f"/vouchers/{code}/redemptions", _pay(1200), key=key)
+    again = till.post(f"/vouchers/{code}/redemptions", pay(1200), key=key)
 
     assert again.status_code == 201
     assert again.json() == first.json()
@@ -57,11 +46,11 @@ def test_replay_of_a_sale_does_not_sell_twice(engine: Engine, shop: World, till:
 
 
 def test_same_key_with_another_body_is_refused(engine: Engine, shop: World, till: Till) -> None:
-    code = _active_card(engine, shop, till)
-    till.post(f"/vouchers/{code}/redemptions", _pay(1000), key="k-reused")
+    code = sold_card(engine, shop, till)
+    till.post(f"/vouchers/{code}/redemptions", pay(1000), key="k-reused")
     before = snapshot(engine, shop, code)
 
-    other = till.post(f"/vouchers/{code}/redemptions", _pay(2000), key="k-reused")
+    other = till.post(f"/vouchers/{code}/redemptions", pay(2000), key="k-reused")
 
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_key_reused"
@@ -69,11 +58,11 @@ def test_same_key_with_another_body_is_refused(engine: Engine, shop: World, till
 
 
 def test_same_key_on_another_route_is_refused(engine: Engine, shop: World, till: Till) -> None:
-    code = _active_card(engine, shop, till)
-    till.post(f"/vouchers/{code}/redemptions", _pay(1000), key="k-route")
+    code = sold_card(engine, shop, till)
+    till.post(f"/vouchers/{code}/redemptions", pay(1000), key="k-route")
     before = snapshot(engine, shop, code)
 
-    other = till.post(f"/vouchers/{code}/reloads", _pay(1000), key="k-route")
+    other = till.post(f"/vouchers/{code}/reloads", pay(1000), key="k-route")
 
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_key_reused"
@@ -82,11 +71,11 @@ def test_same_key_on_another_route_is_refused(engine: Engine, shop: World, till:
 
 def test_a_missing_key_is_refused(engine: Engine, shop: World, client: TestClient) -> None:
     till = Till(client, shop.key)
-    code = _active_card(engine, shop, till)
+    code = sold_card(engine, shop, till)
     before = snapshot(engine, shop, code)
 
     answer = client.post(
-        f"/v1/pos/vouchers/{code}/redemptions", json=_pay(1000), headers=till.headers
+        f"/v1/pos/vouchers/{code}/redemptions", json=pay(1000), headers=till.headers
     )
 
     assert answer.status_code == 400
@@ -95,13 +84,13 @@ def test_a_missing_key_is_refused(engine: Engine, shop: World, client: TestClien
 
 
 def test_a_key_with_invalid_characters_is_refused(engine: Engine, shop: World, till: Till) -> None:
-    code = _active_card(engine, shop, till)
+    code = sold_card(engine, shop, till)
     before = snapshot(engine, shop, code)
 
     for bad in ("has space", "semi;colon", "x" * 129, "ключ".encode()):
         answer = till.client.post(
             f"/v1/pos/vouchers/{code}/redemptions",
-            json=_pay(1000),
+            json=pay(1000),
             headers={**till.headers, "Idempotency-Key": bad},
         )
         assert answer.status_code == 400, bad
@@ -112,15 +101,15 @@ def test_a_key_with_invalid_characters_is_refused(engine: Engine, shop: World, t
 def test_a_refusal_is_replayed_even_after_the_card_could_pay(
     engine: Engine, shop: World, till: Till
 ) -> None:
-    code = _active_card(engine, shop, till, amount=500)
-    refused = till.post(f"/vouchers/{code}/redemptions", _pay(1000), key="k-refused")
+    code = sold_card(engine, shop, till, amount=500)
+    refused = till.post(f"/vouchers/{code}/redemptions", pay(1000), key="k-refused")
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "insufficient_balance"
-    reloaded = till.post(f"/vouchers/{code}/reloads", _pay(1000))
+    reloaded = till.post(f"/vouchers/{code}/reloads", pay(1000))
     assert reloaded.status_code == 201, reloaded.text
     before = snapshot(engine, shop, code)
 
-    again = till.post(f"/vouchers/{code}/redemptions", _pay(1000), key="k-refused")
+    again = till.post(f"/vouchers/{code}/redemptions", pay(1000), key="k-refused")
 
     assert again.status_code == 409
     assert again.json() == refused.json()
@@ -130,11 +119,11 @@ def test_a_refusal_is_replayed_even_after_the_card_could_pay(
 
 
 def test_keys_are_per_register(engine: Engine, shop: World, till: Till, client: TestClient) -> None:
-    code = _active_card(engine, shop, till)
+    code = sold_card(engine, shop, till)
     other = Till(client, shop.other_key)
 
-    mine = till.post(f"/vouchers/{code}/redemptions", _pay(1000), key="shared-key")
-    theirs = other.post(f"/vouchers/{code}/redemptions", _pay(1000), key="shared-key")
+    mine = till.post(f"/vouchers/{code}/redemptions", pay(1000), key="shared-key")
+    theirs = other.post(f"/vouchers/{code}/redemptions", pay(1000), key="shared-key")
 
     assert mine.status_code == theirs.status_code == 201
     assert "Idempotent-Replayed" not in theirs.headers
@@ -145,8 +134,8 @@ def test_keys_are_per_register(engine: Engine, shop: World, till: Till, client: 
 def test_reversal_undoes_a_redemption_whose_answer_was_lost(
     engine: Engine, shop: World, till: Till
 ) -> None:
-    code = _active_card(engine, shop, till)
-    lost = till.post(f"/vouchers/{code}/redemptions", _pay(1200), key="lost-1")
+    code = sold_card(engine, shop, till)
+    lost = till.post(f"/vouchers/{code}/redemptions", pay(1200), key="lost-1")
     assert lost.status_code == 201  # the till never saw this answer
 
     reversed_ = till.post("/reversals", {"idempotency_key": "lost-1"})
@@ -161,8 +150,8 @@ def test_reversal_undoes_a_redemption_whose_answer_was_lost(
 
 
 def test_reversing_twice_says_already_reversed(engine: Engine, shop: World, till: Till) -> None:
-    code = _active_card(engine, shop, till)
-    till.post(f"/vouchers/{code}/redemptions", _pay(1200), key="lost-2")
+    code = sold_card(engine, shop, till)
+    till.post(f"/vouchers/{code}/redemptions", pay(1200), key="lost-2")
     first = till.post("/reversals", {"idempotency_key": "lost-2"})
     assert first.json()["outcome"] == "reversed"
     before = snapshot(engine, shop, code)
@@ -175,12 +164,12 @@ def test_reversing_twice_says_already_reversed(engine: Engine, shop: World, till
 
 
 def test_a_reversed_key_can_not_be_replayed(engine: Engine, shop: World, till: Till) -> None:
-    code = _active_card(engine, shop, till)
-    till.post(f"/vouchers/{code}/redemptions", _pay(1200), key="lost-3")
+    code = sold_card(engine, shop, till)
+    till.post(f"/vouchers/{code}/redemptions", pay(1200), key="lost-3")
     till.post("/reversals", {"idempotency_key": "lost-3"})
     before = snapshot(engine, shop, code)
 
-    retry = till.post(f"/vouchers/{code}/redemptions", _pay(1200), key="lost-3")
+    retry = till.post(f"/vouchers/{code}/redemptions", pay(1200), key="lost-3")
 
     assert retry.status_code == 409
     assert retry.json()["error"]["code"] == "idempotency_key_reversed"
@@ -190,7 +179,7 @@ def test_a_reversed_key_can_not_be_replayed(engine: Engine, shop: World, till: T
 def test_reversing_a_key_never_seen_bars_the_late_original(
     engine: Engine, shop: World, till: Till
 ) -> None:
-    code = _active_card(engine, shop, till)
+    code = sold_card(engine, shop, till)
     before = snapshot(engine, shop, code)
 
     reversal = till.post("/reversals", {"idempotency_key": "never-arrived"})
@@ -200,7 +189,7 @@ def test_reversing_a_key_never_seen_bars_the_late_original(
         "outcome": "nothing_to_reverse",
         "operation_id": None,
     }
-    late = till.post(f"/vouchers/{code}/redemptions", _pay(1200), key="never-arrived")
+    late = till.post(f"/vouchers/{code}/redemptions", pay(1200), key="never-arrived")
 
     assert late.status_code == 409
     assert late.json()["error"]["code"] == "idempotency_key_reversed"
@@ -210,11 +199,11 @@ def test_reversing_a_key_never_seen_bars_the_late_original(
 def test_a_tombstone_is_per_register(
     engine: Engine, shop: World, till: Till, client: TestClient
 ) -> None:
-    code = _active_card(engine, shop, till)
+    code = sold_card(engine, shop, till)
     till.post("/reversals", {"idempotency_key": "only-mine"})
 
     theirs = Till(client, shop.other_key).post(
-        f"/vouchers/{code}/redemptions", _pay(1000), key="only-mine"
+        f"/vouchers/{code}/redemptions", pay(1000), key="only-mine"
     )
 
     assert theirs.status_code == 201, theirs.text
@@ -224,11 +213,11 @@ def test_a_tombstone_is_per_register(
 def test_reversing_a_hold_voids_it_and_confirm_posts_nothing_for_it(
     engine: Engine, shop: World, till: Till
 ) -> None:
-    code = _active_card(engine, shop, till)
+    code = sold_card(engine, shop, till)
     receipt = till.post("/receipts", {}).json()["receipt_id"]
     held = till.post(
         f"/vouchers/{code}/redemptions",
-        {**_pay(1200), "receipt": {"receipt_id": receipt}},
+        {**pay(1200), "receipt": {"receipt_id": receipt}},
         key="held-1",
     )
     assert held.json()["status"] == "pending"

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from scrip.api import lane
 from scrip.services import pos
-from tests.api.conftest import Till, issue
+from tests.api.conftest import Till, pay, sold_card
 from tests.builders import World
 
 
@@ -40,17 +40,6 @@ def _forget_registers(client: TestClient) -> None:
     client.app.state.registers.forget()  # type: ignore[attr-defined]
 
 
-def _card(engine: Engine, shop: World, till: Till, amount: int = 5000) -> str:
-    [code] = issue(engine, shop, "card")
-    sold = till.post("/sales", {"items": [{"code": code, "amount_minor": amount}]})
-    assert sold.status_code == 201, sold.text
-    return code
-
-
-def _pay(amount: int) -> dict[str, object]:
-    return {"amount_minor": amount, "currency": "EUR"}
-
-
 def test_the_lane_serves_the_till_calls_fastapi_the_rest(client: TestClient) -> None:
     found = client.app.middleware_stack  # type: ignore[attr-defined]
     while found is not None and not isinstance(found, lane.PosLane):
@@ -68,10 +57,10 @@ def test_first_call_of_a_key_goes_to_fastapi_then_the_lane_serves(
     engine: Engine, shop: World, till: Till, client: TestClient, lane_calls: list[str]
 ) -> None:
     _forget_registers(client)
-    code = _card(engine, shop, till)  # unknown key: FastAPI looks the register up
+    code = sold_card(engine, shop, till)  # unknown key: FastAPI looks the register up
     assert lane_calls == []
 
-    paid = till.post(f"/vouchers/{code}/redemptions", _pay(1200))
+    paid = till.post(f"/vouchers/{code}/redemptions", pay(1200))
     looked = till.get(f"/vouchers/{code}")
 
     assert lane_calls == ["redeem"]
@@ -90,14 +79,14 @@ def test_a_retry_by_the_other_path_replays_the_first_answer(
     lane_calls: list[str],
     first_by_lane: bool,
 ) -> None:
-    code = _card(engine, shop, till)
+    code = sold_card(engine, shop, till)
     key = str(uuid.uuid4())
     if not first_by_lane:
         _forget_registers(client)
-    first = till.post(f"/vouchers/{code}/redemptions", _pay(700), key=key)
+    first = till.post(f"/vouchers/{code}/redemptions", pay(700), key=key)
     if first_by_lane:
         _forget_registers(client)
-    again = till.post(f"/vouchers/{code}/redemptions", _pay(700), key=key)
+    again = till.post(f"/vouchers/{code}/redemptions", pay(700), key=key)
 
     assert lane_calls == ["redeem"]  # one of the two attempts, whichever was second or first
     assert first.status_code == again.status_code == 201, (first.text, again.text)
@@ -113,13 +102,13 @@ def test_a_retry_by_the_other_path_replays_the_first_answer(
          "invalid_input"),
         ("/vouchers/{code}/redemptions", b"{not json", {"Content-Type": "application/json"}, 400,
          "malformed_json"),
-        ("/vouchers/{code}/redemptions", _pay(1), {"Idempotency-Key": None}, 400,
+        ("/vouchers/{code}/redemptions", pay(1), {"Idempotency-Key": None}, 400,
          "idempotency_key_required"),
-        ("/vouchers/{code}/redemptions", _pay(1), {"Idempotency-Key": "no spaces"}, 400,
+        ("/vouchers/{code}/redemptions", pay(1), {"Idempotency-Key": "no spaces"}, 400,
          "invalid_idempotency_key"),
-        ("/vouchers/{code}/redemptions", _pay(1), {"Authorization": "Bearer nope"}, 401,
+        ("/vouchers/{code}/redemptions", pay(1), {"Authorization": "Bearer nope"}, 401,
          "register_key_invalid"),
-        ("/vouchers/{code}/redemptions", _pay(1), {"Authorization": None}, 401,
+        ("/vouchers/{code}/redemptions", pay(1), {"Authorization": None}, 401,
          "register_key_invalid"),
         ("/vouchers/{code}/redemptions", b'{"amount_minor": 1, "currency": "EUR"}',
          {"Content-Type": "text/plain"}, 422, "invalid_input"),
@@ -138,7 +127,7 @@ def test_what_the_lane_declines_gets_fastapis_answer(
     status: int,
     code: str,
 ) -> None:
-    voucher = _card(engine, shop, till)
+    voucher = sold_card(engine, shop, till)
     lane_calls.clear()
     sent = {**till.headers, "Idempotency-Key": str(uuid.uuid4()), **headers}
     content = body if isinstance(body, bytes) else None
@@ -172,13 +161,13 @@ def test_an_error_in_a_lane_call_gets_the_apps_handler(
     status: int,
     code: str,
 ) -> None:
-    voucher = _card(engine, shop, till)
+    voucher = sold_card(engine, shop, till)
 
     def fails(*_: Any, **__: Any) -> None:
         raise raised
 
     monkeypatch.setattr(pos, "redeem", fails)
-    answer = till.post(f"/vouchers/{voucher}/redemptions", _pay(100))
+    answer = till.post(f"/vouchers/{voucher}/redemptions", pay(100))
 
     assert lane_calls == ["redeem"]
     assert answer.status_code == status

@@ -17,8 +17,6 @@ from sqlalchemy import Engine, event
 
 from scrip.api import lane
 from scrip.db.engine import make_engine
-from scrip.services import pos
-from scrip.services.till import ReceiptInput
 from tests import builders
 from tests.builders import World
 from tests.concurrency.conftest import Till, race_http, serve
@@ -43,15 +41,7 @@ def small_pool(database_url: str) -> Iterator[tuple[Engine, list[object]]]:
 def _cards(engine: Engine) -> tuple[World, list[str]]:
     with engine.begin() as conn:
         w = builders.world(conn)
-        codes = builders.vouchers(conn, w, "card", count=CLIENTS)
-        pos.sell(
-            conn,
-            till=w.till,
-            items=[pos.SaleItem(code, 1_000) for code in codes],
-            receipt=ReceiptInput(),
-            now=builders.now(),
-        )
-    return w, codes
+        return w, builders.sold_cards(conn, w, count=CLIENTS, balance=1_000)
 
 
 def _burst(engine: Engine) -> list[int]:

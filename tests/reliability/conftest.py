@@ -34,8 +34,6 @@ from sqlalchemy import Engine, text
 from scrip import embedded_db
 from scrip.db.engine import upgrade
 from scrip.db.invariants import violations
-from scrip.services import pos
-from scrip.services.till import ReceiptInput
 from tests import builders
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -342,14 +340,7 @@ class Shop:
 def open_shop(engine: Engine, *, cards: int, balance: int) -> Shop:
     with engine.begin() as conn:
         w = builders.world(conn)
-        codes = builders.vouchers(conn, w, "card", count=cards)
-        pos.sell(
-            conn,
-            till=w.till,
-            items=[pos.SaleItem(code, balance) for code in codes],
-            receipt=ReceiptInput(),
-            now=builders.now(),
-        )
+        codes = builders.sold_cards(conn, w, count=cards, balance=balance)
     return Shop(w, codes, balance)
 
 
