@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from fastapi import APIRouter, Body, Query
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from starlette.responses import Response
 
 from scrip.api import lane
+from scrip.api.deps import MutationDep
 from scrip.services import pos
+from scrip.wire import pos as wire
 from tests.api.conftest import Till, pay, sold_card
 from tests.builders import World
 
@@ -174,3 +178,32 @@ def test_an_error_in_a_lane_call_gets_the_apps_handler(
     assert answer.json() == {"error": {"code": code, "message": answer.json()["error"]["message"],
                                        "details": {}}}  # fmt: skip
     assert "request data" not in answer.text
+
+
+def test_an_endpoint_the_lane_cannot_fill_is_left_to_fastapi() -> None:
+    router = APIRouter(prefix="/v1/pos")
+
+    @router.post("/two-bodies")
+    def two_bodies(a: wire.AmountIn, b: wire.AmountIn, m: MutationDep) -> Response:
+        raise AssertionError("not called")
+
+    @router.post("/embedded")
+    def embedded(a: Annotated[wire.AmountIn, Body(embed=True)], m: MutationDep) -> Response:
+        raise AssertionError("not called")
+
+    @router.get("/queried")
+    def queried(q: Annotated[str, Query()], m: MutationDep) -> Response:
+        raise AssertionError("not called")
+
+    @router.post("/plain")
+    def plain(a: wire.AmountIn, m: MutationDep) -> Response:
+        raise AssertionError("not called")
+
+    compiled = lane.PosLane(app=None, fastapi=None, routers=[router])  # type: ignore[arg-type]
+    served = {r.pattern.pattern: r.served is not None for r in compiled.routes()}
+    assert served == {
+        "^/v1/pos/two\\-bodies$": False,
+        "^/v1/pos/embedded$": False,
+        "^/v1/pos/queried$": False,
+        "^/v1/pos/plain$": True,
+    }

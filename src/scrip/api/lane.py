@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, cast, get_args, get_origin, get_type_hints
 
 from anyio import CapacityLimiter, to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, params
 from fastapi.params import Depends
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -162,6 +162,13 @@ def _json_content(content_type: bytes) -> bool:
     )
 
 
+def _whole_body(marker: object) -> bool:
+    """A marker that keeps the parameter the whole JSON body (``Body()`` without embed)."""
+    return (
+        isinstance(marker, params.Body) and not isinstance(marker, params.Form) and not marker.embed
+    )
+
+
 def _compile(route: APIRoute) -> _Route:
     pattern = route.path_regex
     methods = frozenset(route.methods or ())
@@ -185,6 +192,8 @@ def _compile(route: APIRoute) -> _Route:
             source = _dependency(depends)
         elif name in path_names:
             source = _path_param(name, annotation)
+        elif wants_body or not all(_whole_body(m) for m in markers):
+            return declined  # a query or header parameter, or a body of named parts: FastAPI's
         else:
             base = get_args(annotation)[0] if markers else annotation
             source = _body_param(base, required=parameter.default is inspect.Parameter.empty)
