@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from scrip.db import raw
 from scrip.db.batch import write
 
 
@@ -104,16 +105,21 @@ def resolve_pending(
 ) -> list[NewTransfer]:
     """Move the pending transfers of an operation that touch ``account_ids`` (one voucher's
     part of the operation) to ``state`` (posted, voided, expired)."""
-    rows = conn.execute(
-        text(
-            "UPDATE ledger_transfers SET state = :state, resolved_at = :now"
-            " WHERE operation_id = :op AND state = 'pending'"
-            " AND (debit_account_id = ANY(:accounts) OR credit_account_id = ANY(:accounts))"
-            " RETURNING debit_account_id, credit_account_id, amount_minor, code"
-        ),
+    rows = raw.execute(
+        conn,
+        _RESOLVE_PENDING,
         {"state": state, "now": now, "op": operation_id, "accounts": list(account_ids)},
-    ).all()
+    ).fetchall()
     return [NewTransfer(*row) for row in rows]
+
+
+# On every confirmation and cancellation of a receipt (the till's second phase): db.raw.
+_RESOLVE_PENDING = text(
+    "UPDATE ledger_transfers SET state = :state, resolved_at = :now"
+    " WHERE operation_id = :op AND state = 'pending'"
+    " AND (debit_account_id = ANY(:accounts) OR credit_account_id = ANY(:accounts))"
+    " RETURNING debit_account_id, credit_account_id, amount_minor, code"
+)
 
 
 def posted_transfers_of(conn: Connection, operation_id: uuid.UUID) -> list[NewTransfer]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from scrip.db import rows
+from scrip.db import raw, rows
 
 _COLUMNS = (
     "p.id, p.issuer_id, p.code, p.name, p.kind, p.status, p.starts_on, p.ends_on,"
@@ -119,16 +119,18 @@ def settle_receipt(conn: Connection, *, receipt_id: int, state: str) -> None:
     """The receipt closed: a pending issue is issued when the receipt was confirmed with its
     sale (a sale reversed inside the receipt doesn't count), else cancelled; a cancelled one
     no longer counts against the limits and its points go back to the card."""
-    settled = conn.execute(_SETTLE, {"confirmed": state == "confirmed", "r": receipt_id}).all()
-    for operation_id in {row.operation_id for row in settled if row.state == "cancelled"}:
+    # Every receipt that closes runs this (most have no promotion): db.raw, the till's path.
+    settled = raw.execute(
+        conn, _SETTLE, {"confirmed": state == "confirmed", "r": receipt_id}, dicts=True
+    ).fetchall()
+    for operation_id in {row["operation_id"] for row in settled if row["state"] == "cancelled"}:
         conn.execute(_GIVE_POINTS_BACK, {"op": operation_id})
     for row in settled:
-        if row.state == "cancelled":
+        if row["state"] == "cancelled":
             unclaim(conn, scope=receipt_scope(receipt_id=receipt_id))
-            if row.holder_id is not None:
-                unclaim(
-                    conn, scope=holder_scope(promotion_id=row.promotion_id, holder_id=row.holder_id)
-                )
+            if row["holder_id"] is not None:
+                scope = holder_scope(promotion_id=row["promotion_id"], holder_id=row["holder_id"])
+                unclaim(conn, scope=scope)
 
 
 _SETTLE = text(
