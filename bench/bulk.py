@@ -20,14 +20,15 @@ from scrip.services import bulk_operations, catalog, lots
 
 from .config import console
 
-# What a lot writes, by table, selected by the lot's id.
+# What a lot writes, by table, selected by the lot's id ({columns}: the table's written ones).
 _LOT_ROWS = {
-    "ledger_accounts": "SELECT a.* FROM ledger_accounts a JOIN vouchers v ON v.account_id = a.id"
-    " WHERE v.lot_id = %(lot)s",
-    "vouchers": "SELECT * FROM vouchers WHERE lot_id = %(lot)s",
-    "voucher_history": "SELECT h.* FROM voucher_history h JOIN vouchers v ON v.id = h.voucher_id"
-    " WHERE v.lot_id = %(lot)s",
+    "ledger_accounts": "SELECT {columns} FROM ledger_accounts a"
+    " JOIN vouchers v ON v.account_id = a.id WHERE v.lot_id = %(lot)s",
+    "vouchers": "SELECT {columns} FROM vouchers v WHERE lot_id = %(lot)s",
+    "voucher_history": "SELECT {columns} FROM voucher_history h"
+    " JOIN vouchers v ON v.id = h.voucher_id WHERE v.lot_id = %(lot)s",
 }
+_ALIAS = {"ledger_accounts": "a", "vouchers": "v", "voucher_history": "h"}
 
 
 def _now() -> datetime:
@@ -121,25 +122,45 @@ def measure(dsn: str, *, issuer_id: int, count: int) -> dict[str, Any]:
 
 def _plain_copy(dsn: str, lot_id: int) -> float:
     """Seconds to COPY the lot's rows (accounts, vouchers, history) into empty tables with the
-    same columns, indexes and checks: the floor for writing those rows at all."""
+    same columns, indexes, checks and storage parameters (the vouchers' fillfactor): the floor
+    for writing those rows at all. Generated columns are computed, not copied."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         dumps: dict[str, bytes] = {}
+        written: dict[str, str] = {}
         for table, select in _LOT_ROWS.items():
+            written[table] = _written_columns(conn, table)
+            alias = _ALIAS[table]
+            columns = ", ".join(f"{alias}.{c}" for c in written[table].split(", "))
+            query = select.format(columns=columns).replace("%(lot)s", str(int(lot_id)))
             buffer = io.BytesIO()
-            query = select.replace("%(lot)s", str(int(lot_id)))
             with conn.cursor().copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
                 for block in copy:
                     buffer.write(block)
             dumps[table] = buffer.getvalue()
             conn.execute(f"CREATE TABLE bench_copy_{table} (LIKE {table} INCLUDING ALL)")
+            options = conn.execute(
+                "SELECT array_to_string(reloptions, ', ') FROM pg_class WHERE oid = %s::regclass",
+                (table,),
+            ).fetchone()
+            if options and options[0]:
+                conn.execute(f"ALTER TABLE bench_copy_{table} SET ({options[0]})")
         started = time.perf_counter()
         with conn.transaction():
             for table, data in dumps.items():
                 with conn.cursor().copy(
-                    f"COPY bench_copy_{table} FROM STDIN (FORMAT binary)"
+                    f"COPY bench_copy_{table} ({written[table]}) FROM STDIN (FORMAT binary)"
                 ) as copy:
                     copy.write(data)
         seconds = time.perf_counter() - started
         for table in dumps:
             conn.execute(f"DROP TABLE bench_copy_{table}")
     return seconds
+
+
+def _written_columns(conn: psycopg.Connection[Any], table: str) -> str:
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'"
+        " AND table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position",
+        (table,),
+    ).fetchall()
+    return ", ".join(str(row[0]) for row in rows)

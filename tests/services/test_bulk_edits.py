@@ -217,6 +217,47 @@ def test_bulk_activation_starts_the_window_as_the_till_does(conn: Connection) ->
     assert (_row(conn, w, other)["valid_from"], _row(conn, w, other)["valid_until"]) == (None, None)
 
 
+def _updates(conn: Connection) -> tuple[int, int]:
+    """This transaction's updates of vouchers so far: (all, HOT ones: no new index entry)."""
+    row = conn.execute(
+        text(
+            "SELECT pg_stat_get_xact_tuples_updated('vouchers'::regclass),"
+            " pg_stat_get_xact_tuples_hot_updated('vouchers'::regclass)"
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def _activate(conn: Connection, w: builders.World, codes: list[str]) -> tuple[int, int]:
+    before = _updates(conn)
+    op_id = bulk_operations.create_operation(
+        conn,
+        issuer_id=w.issuer_id,
+        action="activate",
+        selection=bulk.Selection(codes=tuple(codes)),
+        operator="op1",
+        now=NOW,
+    )
+    for chunk in bulk_operations.pending_chunks(conn, operation_id=op_id):
+        bulk_operations.run_chunk(conn, operation_id=op_id, chunk=chunk, now=NOW)
+    after = _updates(conn)
+    return after[0] - before[0], after[1] - before[1]
+
+
+def test_bulk_activation_without_a_window_writes_no_index_entry(conn: Connection) -> None:
+    # Control: a window started by activation puts the vouchers into the expiry index, so
+    # their updates are not HOT; the counters do see the difference.
+    w = builders.world(conn)
+    builders.card_from_activation(conn, w, days=30)
+    windowed = builders.vouchers(conn, w, "card30", count=3, state="prepared")
+    assert _activate(conn, w, windowed) == (3, 0)
+
+    unbounded = builders.vouchers(conn, w, "card", count=3, state="prepared")
+    assert _activate(conn, w, unbounded) == (3, 3)
+    states = {_row(conn, w, code)["state"] for code in windowed + unbounded}
+    assert states == {"active"}
+
+
 def test_all_or_nothing_edit_refuses_the_whole_selection(
     engine: Engine,
     printed_lot: tuple[builders.World, int],

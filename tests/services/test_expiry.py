@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import Connection, text
 
+from scrip.db import expiry as expiry_db
 from scrip.domain.lifecycle import Action, State, sources_of
 from scrip.domain.money import Money
 from scrip.domain.validity import end_of_day
@@ -147,5 +149,33 @@ def test_batches_take_the_due_vouchers_a_batch_at_a_time(conn: Connection) -> No
 
 
 def test_only_active_and_depleted_vouchers_can_expire() -> None:
-    # The expiry scan and its partial index name these two states literally.
+    # The expression of vouchers.expires_at, which the expiry scan reads, names these two
+    # states literally.
     assert {state for _, state in sources_of(Action.expire)} == {State.active, State.depleted}
+
+
+@pytest.mark.parametrize("state", list(State))
+def test_a_voucher_is_due_for_expiry_at_its_validity_end_only_while_it_can_expire(
+    conn: Connection, state: State
+) -> None:
+    w = world(conn)
+    [code] = vouchers(conn, w, "card")
+    expires_at = conn.execute(
+        text(
+            "UPDATE vouchers SET state = :s, valid_until = :u WHERE code = :c RETURNING expires_at"
+        ),
+        {"s": state.value, "u": SOFIA_END, "c": code},
+    ).scalar_one()
+    can_expire = state in {s for _, s in sources_of(Action.expire)}
+    assert expires_at == (SOFIA_END if can_expire else None)
+
+
+def test_the_expiry_scan_reads_its_partial_index(conn: Connection) -> None:
+    # With sequential scans priced out, the planner still takes one unless the index's
+    # predicate follows from the scan's conditions.
+    conn.execute(text("SET LOCAL enable_seqscan = off"))
+    sources = [f"{c.value}:{s.value}" for c, s in sources_of(Action.expire)]
+    plan = conn.execute(
+        text(f"EXPLAIN {expiry_db.DUE}"), {"now": SOFIA_END, "sources": sources}
+    ).scalars()
+    assert "ix_vouchers_expires_at" in "\n".join(plan)

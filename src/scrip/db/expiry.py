@@ -13,19 +13,20 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
-# The states below must match the partial index ix_vouchers_expiring, so the planner uses it.
-_DUE = """
+# The vouchers due for expiry (a test explains this scan). expires_at is valid_until while the
+# voucher is active or depleted, NULL otherwise; the partial index ix_vouchers_expires_at holds
+# exactly those vouchers, by the instant they expire.
+DUE = """
     SELECT v.id, v.issuer_id, v.account_id, v.balance_minor, v.state, v.currency
       FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
-     WHERE v.state IN ('active', 'depleted') AND v.valid_until IS NOT NULL
-       AND v.valid_until <= :now
+     WHERE v.expires_at IS NOT NULL AND v.expires_at <= :now
        AND (t.classification || ':' || v.state) = ANY(:sources)
        AND v.held_minor = 0 AND v.pending_receipt_id IS NULL
 """
 
 _EXPIRE = text(
     f"""
-    WITH due AS ({_DUE} ORDER BY v.id LIMIT :limit FOR UPDATE OF v SKIP LOCKED),
+    WITH due AS ({DUE} ORDER BY v.id LIMIT :limit FOR UPDATE OF v SKIP LOCKED),
     moved AS (
         UPDATE vouchers v SET state = 'expired', balance_minor = 0
           FROM due WHERE v.id = due.id RETURNING v.id
@@ -61,7 +62,7 @@ def due_issuer_currencies(
     """The (issuer, currency) pairs of vouchers now due, so their breakage accounts exist
     before the set-based statement joins on them."""
     rows = conn.execute(
-        text(f"SELECT DISTINCT issuer_id, currency FROM ({_DUE}) due"),
+        text(f"SELECT DISTINCT issuer_id, currency FROM ({DUE}) due"),
         {"now": now, "sources": list(sources)},
     ).all()
     return [(int(issuer), str(currency)) for issuer, currency in rows]

@@ -291,11 +291,10 @@ def expiring(
           FROM vouchers v
           JOIN iss ON iss.id = v.issuer_id
           JOIN voucher_types ty ON ty.id = v.type_id
-         WHERE v.state IN ('active', 'depleted') AND v.valid_until IS NOT NULL
-           AND v.valid_until > :now
-           AND v.valid_until <= CAST(CAST(:now AT TIME ZONE iss.timezone AS date)
-                                     + CAST(:days AS integer) + 1 AS timestamp)
-                                AT TIME ZONE iss.timezone
+         WHERE v.expires_at IS NOT NULL AND v.expires_at > :now
+           AND v.expires_at <= CAST(CAST(:now AT TIME ZONE iss.timezone AS date)
+                                    + CAST(:days AS integer) + 1 AS timestamp)
+                               AT TIME ZONE iss.timezone
            AND v.balance_minor > 0 AND {_CURRENCY.format(column="v.currency")}
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
     binds = {
