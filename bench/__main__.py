@@ -186,12 +186,13 @@ def main() -> int:
                         "ok": res.ok,
                         "bad": res.bad,
                         "late_starts": res.late_starts,
+                        "failures": res.failures,
                     }
                 )
                 console.log(
                     f"S6 open loop at {rate:,.0f}/s: p50 {runs[-1]['p50_ms']:.1f} ms,"
                     f" p99 {runs[-1]['p99_ms']:.1f} ms, p99.9 {runs[-1]['p999_ms']:.1f} ms,"
-                    f" errors {res.bad}, late starts {res.late_starts}"
+                    f" errors {res.bad} {res.failures or ''}, late starts {res.late_starts}"
                 )
             s6 = {
                 "rate_per_s": round(rate, 1),
@@ -201,6 +202,10 @@ def main() -> int:
                     for k in ("p50_ms", "p99_ms", "p999_ms")
                 },
                 "errors": sum(r["bad"] for r in runs),
+                "failures": {
+                    kind: sum(r["failures"].get(kind, 0) for r in runs)
+                    for kind in sorted({k for r in runs for k in r["failures"]})
+                },
                 "late_starts": sum(r["late_starts"] for r in runs),
             }
     finally:

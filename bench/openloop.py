@@ -26,6 +26,7 @@ class OpenLoopResult:
     bad: int
     late_starts: int  # requests that could not even start within 10 ms of their time
     latencies_ms: list[float]
+    failures: dict[str, int]  # what the bad answers were: "status 503", "IncompleteReadError"
 
     def percentile(self, p: float) -> float:
         if not self.latencies_ms:
@@ -39,6 +40,7 @@ class _Conn:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.used = False  # a kept-alive connection the server may have closed meanwhile
 
     async def exchange(self, request: bytes) -> int:
         self.writer.write(request)
@@ -69,6 +71,7 @@ async def _run(
     opened = 0
     latencies: list[float] = []
     counts = {"ok": 0, "bad": 0, "late": 0}
+    failures: dict[str, int] = {}
     salt = f"{random.getrandbits(48):x}"
     slot = asyncio.Condition()
 
@@ -99,16 +102,29 @@ async def _run(
             conn = await open_conn()
         if time.perf_counter() - intended > 0.010:
             counts["late"] += 1
+        status: int | str
         try:
             status = await conn.exchange(request(i))
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            counts["bad"] += 1
-            latencies.append((time.perf_counter() - intended) * 1000)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as error:
             conn.writer.close()
-            conn = await open_conn()
+            retry = conn.used  # the server closed an idle kept-alive connection: as any HTTP
+            conn = await open_conn()  # client does, send again (same Idempotency-Key) once
+            status = type(error).__name__
+            if retry:
+                try:
+                    status = await conn.exchange(request(i))
+                except (OSError, asyncio.IncompleteReadError, ValueError) as again:
+                    status = type(again).__name__
+                    conn.writer.close()
+                    conn = await open_conn()
+        conn.used = True
+        latencies.append((time.perf_counter() - intended) * 1000)
+        if isinstance(status, int) and 200 <= status < 300:
+            counts["ok"] += 1
         else:
-            latencies.append((time.perf_counter() - intended) * 1000)
-            counts["ok" if 200 <= status < 300 else "bad"] += 1
+            counts["bad"] += 1
+            kind = f"status {status}" if isinstance(status, int) else status
+            failures[kind] = failures.get(kind, 0) + 1
         async with slot:
             free.append(conn)
             slot.notify()
@@ -126,7 +142,7 @@ async def _run(
     for conn in free:
         conn.writer.close()
     return OpenLoopResult(
-        rate, duration_s, total, counts["ok"], counts["bad"], counts["late"], latencies
+        rate, duration_s, total, counts["ok"], counts["bad"], counts["late"], latencies, failures
     )
 
 
