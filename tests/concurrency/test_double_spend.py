@@ -37,7 +37,7 @@ def _sold_card(engine: Engine, balance: int = BALANCE) -> tuple[World, str]:
 
 def _without_row_locks(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same queries minus ``FOR UPDATE``: what the hot path would be without its lock."""
-    for name in ("_LOCK_BY_CODES", "_LOCK_BY_IDS"):
+    for name in ("_LOCK_BY_CODE", "_LOCK_BY_CODES", "_LOCK_BY_IDS"):
         sql = getattr(vouchers_db, name).text
         assert "FOR UPDATE OF v" in sql
         monkeypatch.setattr(vouchers_db, name, text(sql.replace(" FOR UPDATE OF v", "")))

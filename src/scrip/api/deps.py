@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from scrip import crypto
 from scrip.db.registers import RegisterContext, find_register_by_key_hash
@@ -106,9 +107,10 @@ def valid_idempotency_key(key: str) -> bool:
     return _KEY.match(key) is not None
 
 
-def route_name(request: Request) -> str:
-    """The route an idempotency key is bound to (part of the request's fingerprint)."""
-    return f"{request.method} {request.url.path}"
+def route_name(scope: Scope) -> str:
+    """The route an idempotency key is bound to (part of the request's fingerprint): method and
+    decoded path, straight from the ASGI scope (building the URL cost ~3% of a redemption)."""
+    return f"{scope['method']} {scope['path']}"
 
 
 async def idempotency_key(
@@ -147,7 +149,7 @@ async def mutation(
     request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
 ) -> Mutation:
     keyring = getattr(request.app.state, "keyring", None)
-    return Mutation(engine, till, key, route_name(request), keyring)
+    return Mutation(engine, till, key, route_name(request.scope), keyring)
 
 
 MutationDep = Annotated[Mutation, Depends(mutation)]

@@ -110,7 +110,7 @@ def _dependency(marker: Depends) -> Source | None:
             c.app.state.engine,
             c.register(),
             c.idempotency_key(),
-            deps.route_name(Request(c.scope)),
+            deps.route_name(c.scope),
             getattr(c.app.state, "keyring", None),
         )
     return None

@@ -74,7 +74,10 @@ _SELECT = f"""
            v.secret_sealed, {TILL_RULES} AS till_rules
       FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
 """
-_BY_CODES = text(_SELECT + " WHERE v.issuer_id = :issuer_id AND v.code = ANY(:codes) ORDER BY v.id")
+_BY_CODE = text(_SELECT + " WHERE v.issuer_id = :issuer_id AND v.code = :code")
+# One voucher (nearly every till call) has its own statement: psycopg works out how to send a
+# list parameter by looking at its elements on every execution, ~5% of a redemption's CPU.
+_LOCK_BY_CODE = text(_SELECT + " WHERE v.issuer_id = :issuer_id AND v.code = :code FOR UPDATE OF v")
 _LOCK_BY_CODES = text(
     _SELECT
     + " WHERE v.issuer_id = :issuer_id AND v.code = ANY(:codes) ORDER BY v.id FOR UPDATE OF v"
@@ -83,15 +86,18 @@ _LOCK_BY_IDS = text(_SELECT + " WHERE v.id = ANY(:ids) ORDER BY v.id FOR UPDATE 
 
 
 def find_voucher(conn: Connection, *, issuer_id: int, code: str) -> VoucherRow | None:
-    found = raw.execute(conn, _BY_CODES, {"issuer_id": issuer_id, "codes": [code]}, dicts=True)
+    found = raw.execute(conn, _BY_CODE, {"issuer_id": issuer_id, "code": code}, dicts=True)
     row = found.fetchone()
     return VoucherRow(**row) if row else None
 
 
 def lock_vouchers(conn: Connection, *, issuer_id: int, codes: Sequence[str]) -> list[VoucherRow]:
     """Lock vouchers by code, always in id order so two tills never deadlock each other."""
-    params = {"issuer_id": issuer_id, "codes": list(codes)}
-    return [VoucherRow(**row) for row in raw.execute(conn, _LOCK_BY_CODES, params, dicts=True)]
+    if len(codes) == 1:
+        statement, params = _LOCK_BY_CODE, {"issuer_id": issuer_id, "code": codes[0]}
+    else:
+        statement, params = _LOCK_BY_CODES, {"issuer_id": issuer_id, "codes": list(codes)}
+    return [VoucherRow(**row) for row in raw.execute(conn, statement, params, dicts=True)]
 
 
 def lock_vouchers_by_id(conn: Connection, ids: Sequence[int]) -> list[VoucherRow]:
