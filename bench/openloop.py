@@ -11,7 +11,6 @@ minimal HTTP/1.1 parser keep the client's own cost per request small.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -163,7 +162,8 @@ def run(
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         pass
-    os.environ.setdefault("PYTHONASYNCIODEBUG", "0")
+    # Never asyncio's debug mode (any non-empty PYTHONASYNCIODEBUG turns it on, "0" included):
+    # it slows the client, and a late client shows up as server latency here.
     return asyncio.run(
         _run(
             host,
@@ -174,5 +174,6 @@ def run(
             vouchers=vouchers,
             max_connections=max_connections,
             warm_connections=warm_connections,
-        )
+        ),
+        debug=False,
     )
