@@ -5,12 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import Connection, text
-from sqlalchemy.sql.elements import TextClause
 
-from scrip.db import raw
+from scrip.db import raw, rows
 from scrip.db.batch import write
 
 
@@ -50,17 +48,8 @@ _COLUMNS = (
 )
 
 
-@lru_cache(maxsize=64)
-def _insert(table: str, columns: tuple[str, ...], returning: str = "") -> TextClause:
-    # Built once per set of columns: parsing a text() clause costs more than sending it.
-    names = ", ".join(columns)
-    params = ", ".join(f":{name}" for name in columns)
-    tail = f" RETURNING {returning}" if returning else ""
-    return text(f"INSERT INTO {table} ({names}) VALUES ({params}){tail}")
-
-
 def insert_receipt(conn: Connection, **values: object) -> ReceiptRow:
-    statement = _insert("receipts", tuple(values), _COLUMNS)
+    statement = rows.insert_statement("receipts", tuple(values), _COLUMNS)
     row = raw.execute(conn, statement, values, dicts=True).fetchone()
     assert row is not None
     return ReceiptRow(**row)
@@ -112,7 +101,7 @@ def close_receipt(conn: Connection, *, receipt_id: int, state: str, now: datetim
 
 
 def insert_operation(conn: Connection, **values: object) -> None:
-    write(conn, _insert("receipt_operations", tuple(values)), values)
+    write(conn, rows.insert_statement("receipt_operations", tuple(values)), values)
 
 
 _PENDING = text(
@@ -123,12 +112,12 @@ _PENDING = text(
 
 
 def pending_operations(conn: Connection, receipt_id: int) -> list[ReceiptOperation]:
-    rows = raw.execute(conn, _PENDING, {"r": receipt_id}, dicts=True)
-    return [ReceiptOperation(**row) for row in rows]
+    found = raw.execute(conn, _PENDING, {"r": receipt_id}, dicts=True)
+    return [ReceiptOperation(**row) for row in found]
 
 
 def operations_by_id(conn: Connection, operation_id: uuid.UUID) -> list[ReceiptOperation]:
-    rows = conn.execute(
+    found = conn.execute(
         text(
             "SELECT id, receipt_id, operation_id, voucher_id, kind, amount_minor, state_before,"
             " state_on_confirm, target_voucher_id, state FROM receipt_operations"
@@ -136,7 +125,7 @@ def operations_by_id(conn: Connection, operation_id: uuid.UUID) -> list[ReceiptO
         ),
         {"op": operation_id},
     ).mappings()
-    return [ReceiptOperation(**row) for row in rows]
+    return [ReceiptOperation(**row) for row in found]
 
 
 def set_operation_state(conn: Connection, *, op: ReceiptOperation, state: str) -> None:
@@ -148,11 +137,11 @@ def set_operation_state(conn: Connection, *, op: ReceiptOperation, state: str) -
 
 
 def due_receipt_ids(conn: Connection, *, now: datetime, limit: int) -> list[int]:
-    rows = conn.execute(
+    found = conn.execute(
         text(
             "SELECT id FROM receipts WHERE state = 'open' AND expires_at <= :now"
             " ORDER BY expires_at LIMIT :limit FOR UPDATE SKIP LOCKED"
         ),
         {"now": now, "limit": limit},
     ).scalars()
-    return [int(r) for r in rows]
+    return [int(r) for r in found]
