@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 from starlette.types import Scope
 
 from scrip import crypto
@@ -145,11 +146,13 @@ class Mutation:
     keyring: crypto.Keyring | None = None  # the vault, for lot vouchers' secret numbers
 
 
-async def mutation(
-    request: Request, engine: EngineDep, till: RegisterDep, key: IdempotencyKeyDep
-) -> Mutation:
-    keyring = getattr(request.app.state, "keyring", None)
-    return Mutation(engine, till, key, route_name(request.scope), keyring)
+def mutation_of(state: State, scope: Scope, till: RegisterContext, key: str) -> Mutation:
+    """The mutation of a request (FastAPI's dependency below, and the POS lane)."""
+    return Mutation(state.engine, till, key, route_name(scope), getattr(state, "keyring", None))
+
+
+async def mutation(request: Request, till: RegisterDep, key: IdempotencyKeyDep) -> Mutation:
+    return mutation_of(request.app.state, request.scope, till, key)
 
 
 MutationDep = Annotated[Mutation, Depends(mutation)]

@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scrip import crypto
 from scrip.api import deps
+from scrip.db.registers import RegisterContext
 
 PREFIX = "/v1/pos/"
 
@@ -63,9 +64,9 @@ class _Call:
     path_params: dict[str, str]
     body: bytes
     headers: Mapping[bytes, bytes]
-    till: Any = None
+    till: RegisterContext | None = None
 
-    def register(self) -> Any:
+    def register(self) -> RegisterContext:
         if self.till is None:
             scheme, _, key = (
                 self.headers.get(b"authorization", b"").decode("latin-1").partition(" ")
@@ -106,13 +107,7 @@ def _dependency(marker: Depends) -> Source | None:
     if call is deps.register:
         return lambda c: c.register()
     if call is deps.mutation:
-        return lambda c: deps.Mutation(
-            c.app.state.engine,
-            c.register(),
-            c.idempotency_key(),
-            deps.route_name(c.scope),
-            getattr(c.app.state, "keyring", None),
-        )
+        return lambda c: deps.mutation_of(c.app.state, c.scope, c.register(), c.idempotency_key())
     return None
 
 
@@ -221,7 +216,6 @@ class PosLane:
             for route in router.routes
             if isinstance(route, APIRoute) and route.path.startswith(PREFIX)
         ]
-
         self._in_flight: CapacityLimiter | None = None
 
     def routes(self) -> list[_Route]:
