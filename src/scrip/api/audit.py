@@ -34,8 +34,18 @@ MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 SECRET_WORDS = ("password", "csrf", "otp", "token", "secret", "pin", "key")
 
 
-def without_secrets(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if not any(w in k.lower() for w in SECRET_WORDS)}
+def without_secrets(body: Any) -> Any:
+    """``body`` without any field named like a secret, at any depth (a PIN inside a list of
+    items is as secret as one at the top)."""
+    if isinstance(body, dict):
+        return {
+            k: without_secrets(v)
+            for k, v in body.items()
+            if not any(w in str(k).lower() for w in SECRET_WORDS)
+        }
+    if isinstance(body, list):
+        return [without_secrets(v) for v in body]
+    return body
 
 
 async def _body(request: Request) -> Any:
@@ -48,7 +58,7 @@ async def _body(request: Request) -> Any:
         parsed = json.loads(raw)
     except ValueError:
         return {"unparsed_bytes": len(raw)}
-    return without_secrets(parsed) if isinstance(parsed, dict) else parsed
+    return without_secrets(parsed)
 
 
 def _entry(request: Request, outcome: str, body: Any) -> audit.Entry:
