@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from scrip.db import holders as holders_db
 from scrip.db import promotions as promotions_db
@@ -33,7 +33,7 @@ from scrip.domain.validity import Window
 from scrip.services import catalog, holders, pos, till_rules
 from scrip.services.activation import rule_of
 from scrip.services.loyalty import BUILT_IN, LoyaltySystem, PointsMove
-from scrip.services.promotions import running
+from scrip.services.promotions import promotion_of
 from scrip.services.till import Context, ReceiptInput, context
 from scrip.services.views import VoucherView
 
@@ -142,12 +142,17 @@ def issue(
     chosen: list[tuple[Award, int, str]] = []
     refused: list[tuple[str, str]] = []
     spent = 0
-    for award in rules.evaluate(running(conn, issuer_id=till.issuer_id), occasion):
+    loaded = promotions_db.list_promotions(conn, issuer_id=till.issuer_id, status="active")
+    # Each promotion's voucher type, read with it: (type id, type code).
+    stock = {row["id"]: (row["voucher_type_id"], row["type_code"]) for row in loaded}
+    for award in rules.evaluate([promotion_of(row) for row in loaded], occasion):
         scopes = _scopes(till, ctx, award.promotion, who.holder)
         if not _claim_all(conn, scopes):
             refused.append((award.promotion.code, "limit_reached"))
             continue
-        voucher = _voucher_for(conn, till=till, award=award, who=who, now=now)
+        voucher = _voucher_for(
+            conn, till=till, award=award, stock=stock[award.promotion.id], who=who, now=now
+        )
         if voucher is None:
             for scope, _ in scopes:
                 promotions_db.unclaim(conn, scope=scope)
@@ -197,17 +202,19 @@ def _claim_all(conn: Connection, scopes: list[tuple[str, int]]) -> bool:
 
 
 def _voucher_for(
-    conn: Connection, *, till: RegisterContext, award: Award, who: _Presented, now: datetime
+    conn: Connection,
+    *,
+    till: RegisterContext,
+    award: Award,
+    stock: tuple[int, str],
+    who: _Presented,
+    now: datetime,
 ) -> tuple[int, str] | None:
-    """A prepared voucher from stock, or a new one of the award's value: (id, code)."""
-    type_id = conn.execute(
-        text("SELECT voucher_type_id FROM promotions WHERE id = :p"), {"p": award.promotion.id}
-    ).scalar_one()
+    """A prepared voucher of the promotion's type (``stock``: its id and code), or a new one
+    of the award's value: (id, code)."""
+    type_id, type_code = stock
     if award.promotion.kind is Kind.prepared:
         return promotions_db.take_prepared(conn, type_id=type_id)
-    type_code = conn.execute(
-        text("SELECT code FROM voucher_types WHERE id = :t"), {"t": type_id}
-    ).scalar_one()
     bound = who.card.card_id if award.bind_card and who.card is not None else None
     [code] = catalog.create_vouchers(
         conn,
