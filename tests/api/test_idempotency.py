@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
+from unittest.mock import MagicMock
 
+import psycopg
+import pytest
 from fastapi.testclient import TestClient
+from psycopg import errors as pg_errors
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
+from scrip.api import idempotency
 from tests.api.conftest import Till, issue, pay, sold_card
 from tests.api.snapshots import history_types, snapshot
 from tests.builders import World
@@ -255,3 +262,61 @@ def test_reversing_a_sale_puts_the_card_back_to_prepared(
     assert history_types(engine, shop, code)[-1] == ("voucher.reversed", "recorded")
     again = till.post("/sales", {"items": [{"code": code, "amount_minor": 4000}]})
     assert again.status_code == 201, again.text
+
+
+def test_a_redemption_is_two_statements_and_commits_with_the_second(
+    engine: Engine, shop: World, till: Till, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock, then the writes with the key and its answer; COMMIT rides in the second's
+    round trip. The key is no longer claimed by a statement of its own first."""
+    code = sold_card(engine, shop, till)
+    assert till.get(f"/vouchers/{code}").status_code == 200  # the register's key is cached
+    sent: list[str] = []
+    commits_in_pipeline: list[bool] = []
+    execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
+
+    def counting(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    def committing(connection: Any) -> None:
+        commits_in_pipeline.append(connection._pipeline is not None)
+        commit(connection)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    monkeypatch.setattr(psycopg.Connection, "commit", committing)
+
+    paid = till.post(f"/vouchers/{code}/redemptions", pay(1200))
+
+    assert paid.status_code == 201, paid.text
+    assert len(sent) == 2, sent
+    assert "FOR UPDATE" in sent[0]
+    assert "INSERT INTO idempotency_keys" in sent[1] and "ledger_transfers" in sent[1]
+    assert commits_in_pipeline[0] is True
+
+
+def test_a_replay_whose_work_would_succeed_again_keeps_nothing_of_it(
+    engine: Engine, shop: World, till: Till
+) -> None:
+    """A replay runs the work (the key is checked by the insert that carries the answer),
+    and the failed insert takes the whole second attempt back: no history row, no transfer."""
+    code = sold_card(engine, shop, till)
+    first = till.post(f"/vouchers/{code}/redemptions", pay(1000), key="twice")
+    after_first = snapshot(engine, shop, code)
+
+    again = till.post(f"/vouchers/{code}/redemptions", pay(1000), key="twice")
+
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert snapshot(engine, shop, code) == after_first
+    assert history_types(engine, shop, code).count(("voucher.redeemed", "recorded")) == 1
+
+
+def test_another_unique_violation_is_not_taken_for_a_known_key() -> None:
+    def violation(constraint: str) -> DBAPIError:
+        error = MagicMock(spec=pg_errors.UniqueViolation)
+        error.diag.constraint_name = constraint
+        return DBAPIError("INSERT …", {}, error)
+
+    assert idempotency._key_known(violation("pk_idempotency_keys"))
+    assert not idempotency._key_known(violation("uq_receipt_numbers"))

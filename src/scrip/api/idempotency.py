@@ -58,6 +58,8 @@ def run(
         try:
             return _once(engine, till=till, key=key, request_hash=request_hash, work=work)
         except DBAPIError as error:
+            if _key_known(error):
+                return _replay_known(engine, till=till, key=key, request_hash=request_hash)
             if isinstance(error.orig, pg_errors.LockNotAvailable):
                 return error_response(Busy("the voucher is busy; retry with the same key"))
             # A deadlock or a connection the server dropped (the pool does not ping first) is
@@ -77,24 +79,41 @@ def run(
 def _once(
     engine: Engine, *, till: RegisterContext, key: str, request_hash: str, work: Work
 ) -> Response:
-    with engine.begin() as conn:
-        if not keys_db.claim(
-            conn, register_id=till.register_id, key=key, request_hash=request_hash
-        ):
-            return _replay(conn, till=till, key=key, request_hash=request_hash)
-        # The writes of the operation and its stored answer leave together in one statement.
-        with write_behind(conn):
-            status, answer, operation_id = work(conn, utc_now())
-            body = answer.model_dump_json()
-            keys_db.remember(
-                conn,
-                register_id=till.register_id,
-                key=key,
-                status_code=status,
-                response_json=body,
-                operation_id=operation_id,
-            )
+    # The writes of the operation, its key with the stored answer, and COMMIT leave together:
+    # one statement, one round trip. A key already known fails that statement
+    # (``keys_db.insert_answered``), so nothing of this attempt is kept and the stored answer
+    # is replayed instead.
+    with engine.begin() as conn, write_behind(conn, commit=True):
+        status, answer, operation_id = work(conn, utc_now())
+        body = answer.model_dump_json()
+        keys_db.insert_answered(
+            conn,
+            register_id=till.register_id,
+            key=key,
+            request_hash=request_hash,
+            status_code=status,
+            response_json=body,
+            operation_id=operation_id,
+        )
     return Response(body, status_code=status, media_type="application/json")
+
+
+def _key_known(error: DBAPIError) -> bool:
+    orig = error.orig
+    return (
+        isinstance(orig, pg_errors.UniqueViolation)
+        and orig.diag.constraint_name == keys_db.KEY_CONSTRAINT
+    )
+
+
+def _replay_known(
+    engine: Engine, *, till: RegisterContext, key: str, request_hash: str
+) -> Response:
+    with engine.begin() as conn:
+        try:
+            return _replay(conn, till=till, key=key, request_hash=request_hash)
+        except IdempotencyRefused as refused:
+            return error_response(refused)
 
 
 def _replay(conn: Connection, *, till: RegisterContext, key: str, request_hash: str) -> Response:

@@ -39,11 +39,13 @@ class _Write:
 
 
 @contextmanager
-def write_behind(conn: Connection) -> Iterator[None]:
+def write_behind(conn: Connection, *, commit: bool = False) -> Iterator[None]:
+    """``commit``: the block ends the transaction, so its last statement and COMMIT travel
+    together in one round trip."""
     conn.info[_QUEUE] = []
     try:
         yield
-        flush(conn)
+        flush(conn, commit=commit)
     finally:
         conn.info.pop(_QUEUE, None)
 
@@ -66,7 +68,7 @@ def write(
     queue.extend(_Write(statement, row, key) for row in rows)
 
 
-def flush(conn: Connection) -> None:
+def flush(conn: Connection, *, commit: bool = False) -> None:
     queue: list[_Write] | None = conn.info.get(_QUEUE)
     if not queue:
         return
@@ -75,7 +77,10 @@ def flush(conn: Connection) -> None:
     statement, params = _combine(writes)
     conn.info[_FLUSHING] = True
     try:
-        raw.execute(conn, statement, params)
+        if commit:
+            raw.execute_and_commit(conn, statement, params)
+        else:
+            raw.execute(conn, statement, params)
     finally:
         conn.info.pop(_FLUSHING, None)
 

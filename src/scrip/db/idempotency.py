@@ -38,6 +38,43 @@ def claim(conn: Connection, *, register_id: int, key: str, request_hash: str) ->
     return inserted.fetchone() is not None
 
 
+# On the ordinary path the key is not claimed first: it is inserted with the answer, in the
+# statement that writes the effect. A key already known — a replay, or the same call arriving
+# twice at once, whose insert waits on the primary key for the first to commit — fails that
+# insert, so the whole transaction rolls back and the stored answer is replayed
+# (``api.idempotency``). One statement fewer per call, and one row version instead of two.
+_INSERT_ANSWERED = text(
+    "INSERT INTO idempotency_keys (register_id, key, request_hash, status_code, response,"
+    " operation_id) VALUES (:r, :k, :h, :s, CAST(:body AS jsonb), :op)"
+)
+KEY_CONSTRAINT = "pk_idempotency_keys"
+
+
+def insert_answered(
+    conn: Connection,
+    *,
+    register_id: int,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    response_json: str,
+    operation_id: uuid.UUID | None,
+) -> None:
+    write(
+        conn,
+        _INSERT_ANSWERED,
+        {
+            "r": register_id,
+            "k": key,
+            "h": request_hash,
+            "s": status_code,
+            "body": response_json,
+            "op": operation_id,
+        },
+        key=("idempotency_keys", register_id, key),
+    )
+
+
 def lock_key(conn: Connection, *, register_id: int, key: str) -> StoredKey | None:
     row = conn.execute(
         text(
