@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, text
 
 from scrip.db.batch import write, write_behind
 
@@ -78,36 +76,3 @@ def test_a_refusal_inside_the_block_sends_nothing(scratch: Connection) -> None:
 def test_outside_the_block_a_write_runs_at_once(scratch: Connection) -> None:
     write(scratch, INSERT, {"id": 1, "v": "a"})
     assert _values(scratch) == [(1, "a")]
-
-
-@pytest.fixture
-def table(engine: Engine) -> Iterator[str]:
-    name = f"scratch_{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE TABLE {name} (id int PRIMARY KEY, v text NOT NULL)"))
-    yield name
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE {name}"))
-
-
-def test_a_committing_block_commits_with_its_last_statement(engine: Engine, table: str) -> None:
-    insert = text(f"INSERT INTO {table} (id, v) VALUES (:id, :v)")
-    with engine.begin() as conn, write_behind(conn, commit=True):
-        write(conn, insert, {"id": 1, "v": "a"})
-        write(conn, insert, {"id": 2, "v": "b"})
-
-    with engine.connect() as other:
-        rows = other.execute(text(f"SELECT id, v FROM {table} ORDER BY id")).all()
-        assert rows == [(1, "a"), (2, "b")]
-
-
-def test_a_failing_last_statement_keeps_nothing_and_leaves_the_connection_usable(
-    engine: Engine, table: str
-) -> None:
-    insert = text(f"INSERT INTO {table} (id, v) VALUES (:id, :v)")
-    with pytest.raises(IntegrityError), engine.begin() as conn, write_behind(conn, commit=True):
-        conn.execute(insert, {"id": 1, "v": "a"})  # sent at once, in the same transaction
-        write(conn, insert, {"id": 2, "v": None})  # NOT NULL: the last statement fails
-
-    with engine.begin() as conn:  # the pool hands out a healthy connection
-        assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0

@@ -79,11 +79,10 @@ def run(
 def _once(
     engine: Engine, *, till: RegisterContext, key: str, request_hash: str, work: Work
 ) -> Response:
-    # The writes of the operation, its key with the stored answer, and COMMIT leave together:
-    # one statement, one round trip. A key already known fails that statement
-    # (``keys_db.insert_answered``), so nothing of this attempt is kept and the stored answer
-    # is replayed instead.
-    with engine.begin() as conn, write_behind(conn, commit=True):
+    # The writes of the operation and its key with the stored answer leave together in one
+    # statement. A key already known fails that statement (``keys_db.insert_answered``), so
+    # nothing of this attempt is kept and the stored answer is replayed instead.
+    with engine.begin() as conn, write_behind(conn):
         status, answer, operation_id = work(conn, utc_now())
         body = answer.model_dump_json()
         keys_db.insert_answered(

@@ -39,13 +39,11 @@ class _Write:
 
 
 @contextmanager
-def write_behind(conn: Connection, *, commit: bool = False) -> Iterator[None]:
-    """``commit``: the block ends the transaction, so its last statement and COMMIT travel
-    together in one round trip."""
+def write_behind(conn: Connection) -> Iterator[None]:
     conn.info[_QUEUE] = []
     try:
         yield
-        flush(conn, commit=commit)
+        flush(conn)
     finally:
         conn.info.pop(_QUEUE, None)
 
@@ -68,7 +66,7 @@ def write(
     queue.extend(_Write(statement, row, key) for row in rows)
 
 
-def flush(conn: Connection, *, commit: bool = False) -> None:
+def flush(conn: Connection) -> None:
     queue: list[_Write] | None = conn.info.get(_QUEUE)
     if not queue:
         return
@@ -77,10 +75,7 @@ def flush(conn: Connection, *, commit: bool = False) -> None:
     statement, params = _combine(writes)
     conn.info[_FLUSHING] = True
     try:
-        if commit:
-            raw.execute_and_commit(conn, statement, params)
-        else:
-            raw.execute(conn, statement, params)
+        raw.execute(conn, statement, params)
     finally:
         conn.info.pop(_FLUSHING, None)
 

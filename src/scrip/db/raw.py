@@ -4,7 +4,7 @@ SQLAlchemy's statement execution costs about 200 µs of CPU per statement on thi
 machine against about 55 µs for psycopg's own ``execute`` of a prepared statement (measured in
 issue 3: the API's redemptions are CPU-bound, on two cores shared with PostgreSQL). The few
 statements every till call runs — find or lock the voucher, the write-behind flush that
-carries the stored answer (and COMMIT with it) — go through here. Everything else keeps SQLAlchemy.
+carries the stored answer — go through here. Everything else keeps SQLAlchemy.
 
 The statements stay SQLAlchemy ``text()`` clauses with ``:name`` parameters (one way of writing
 SQL in the code base); they are translated once to psycopg's ``%(name)s`` form. They run in the
@@ -72,22 +72,6 @@ def execute(
     cursor = driver.cursor(row_factory=dict_row) if dicts else driver.cursor()
     try:
         return cursor.execute(sql, values, prepare=True)
-    except psycopg.Error as error:
-        raise _as_sqlalchemy(conn, driver, cursor, error, sql, values) from error
-
-
-def execute_and_commit(conn: Connection, statement: TextClause, params: Mapping[str, Any]) -> None:
-    """Run the transaction's last statement (it returns nothing) and COMMIT in one round trip
-    (psycopg's pipeline mode). An error of either is raised as ``execute`` raises it, and the
-    transaction is left for the caller's rollback. SQLAlchemy's own commit afterwards finds
-    nothing left to commit."""
-    sql, values = _prepared(statement, params)
-    driver = _driver(conn)
-    cursor = driver.cursor()
-    try:
-        with driver.pipeline():
-            cursor.execute(sql, values, prepare=True)
-            driver.commit()
     except psycopg.Error as error:
         raise _as_sqlalchemy(conn, driver, cursor, error, sql, values) from error
 
