@@ -192,3 +192,61 @@ def test_a_reversed_issue_inside_a_receipt_is_not_issued_on_confirmation(
             {"s": f"r:{receipt_id}"},
         ).scalar_one()
     assert (tuple(row), counted) == (("generated", "cancelled"), 0)
+
+
+def test_reversing_a_posted_issue_gives_back_the_points_and_the_limits(
+    app_client: TestClient, engine: Engine, shop: World
+) -> None:
+    """One call, no open receipt: the issue is posted at once. Reversing it by key takes the
+    voucher back, and the points spent on it and its place under the limits go back too."""
+    issuer = builders.issuer_code(engine, shop)
+    gift_type(engine, shop)
+    till = Till(app_client, shop.key)
+    admin_post(app_client, "/holders", {"issuer": issuer, "holder_ref": "ANNA"})
+    admin_post(app_client, "/holders/ANNA/cards", {"issuer": issuer, "card_id": "CARD-1"})
+    admin_post(
+        app_client,
+        "/promotions",
+        {
+            "issuer": issuer,
+            "code": "POINTS",
+            "name": "points",
+            "kind": "points",
+            "type_code": "GIFT",
+            "params": {"points_per_voucher": 1_000, "value_minor": 1_000},
+            "status": "active",
+        },
+    )
+    activated = till.post(
+        "/promotions/evaluate", {"receipt": {"card_id": "CARD-1"}, "activate_card": True}
+    )
+    assert activated.status_code == 201, activated.text
+    assert till.post("/club-cards/CARD-1/points", {"points": 2_000}).status_code == 201
+    key = str(uuid.uuid4())
+    body = {"receipt": {"card_id": "CARD-1", "number": "R-77"}, "points_to_spend": 1_000}
+    spent = till.post("/promotions/evaluate", body, key=key)
+    assert (spent.json()["status"], spent.json()["points_spent"]) == ("recorded", 1_000), spent.text
+    assert till.get("/club-cards/CARD-1").json()["points_balance"] == 1_000
+
+    reversed_ = till.post("/reversals", {"idempotency_key": key})
+
+    assert reversed_.json()["outcome"] == "reversed", reversed_.text
+    card = till.get("/club-cards/CARD-1").json()
+    assert card["points_balance"] == 2_000
+    assert [(e["kind"], e["points"]) for e in card["entries"]][-1] == ("adjust", 1_000)
+    [printed] = spent.json()["vouchers"]
+    with engine.connect() as conn:
+        state, promotion_id, holder_id = conn.execute(
+            text(
+                "SELECT i.state, i.promotion_id, i.holder_id FROM promotion_issues i"
+                " JOIN vouchers v ON v.id = i.voucher_id WHERE v.code = :c AND v.issuer_id = :i"
+            ),
+            {"c": printed["code"], "i": shop.issuer_id},
+        ).one()
+        scopes = [f"n:{shop.issuer_id}:R-77", f"h:{promotion_id}:{holder_id}"]
+        counters = conn.execute(
+            text("SELECT scope, issued_count FROM issue_counters WHERE scope = ANY(:s)"),
+            {"s": scopes},
+        ).all()
+    assert state == "cancelled"
+    assert {str(scope): int(count) for scope, count in counters} == dict.fromkeys(scopes, 0)

@@ -123,14 +123,46 @@ def settle_receipt(conn: Connection, *, receipt_id: int, state: str) -> None:
     settled = raw.execute(
         conn, _SETTLE, {"confirmed": state == "confirmed", "r": receipt_id}, dicts=True
     ).fetchall()
-    for operation_id in {row["operation_id"] for row in settled if row["state"] == "cancelled"}:
-        conn.execute(_GIVE_POINTS_BACK, {"op": operation_id})
-    for row in settled:
-        if row["state"] == "cancelled":
-            unclaim(conn, scope=receipt_scope(receipt_id=receipt_id))
-            if row["holder_id"] is not None:
-                scope = holder_scope(promotion_id=row["promotion_id"], holder_id=row["holder_id"])
-                unclaim(conn, scope=scope)
+    cancelled = [row for row in settled if row["state"] == "cancelled"]
+    _give_back(
+        conn,
+        cancelled,
+        receipt_scope=receipt_scope(receipt_id=receipt_id),
+        reason="receipt cancelled",
+    )
+
+
+def cancel_issued(conn: Connection, *, operation_id: uuid.UUID, scope: str | None) -> None:
+    """An issue that was posted is reversed (by key): it is cancelled, no longer counts against
+    the limits (``scope``: the receipt's, if it claimed one) and its points go back."""
+    cancelled = (
+        conn.execute(
+            text(
+                "UPDATE promotion_issues SET state = 'cancelled'"
+                " WHERE operation_id = :op AND state = 'issued'"
+                " RETURNING promotion_id, holder_id, operation_id"
+            ),
+            {"op": operation_id},
+        )
+        .mappings()
+        .all()
+    )
+    _give_back(conn, [dict(row) for row in cancelled], receipt_scope=scope, reason="reversed")
+
+
+def _give_back(
+    conn: Connection, cancelled: list[dict[str, Any]], *, receipt_scope: str | None, reason: str
+) -> None:
+    for operation_id in {row["operation_id"] for row in cancelled}:
+        conn.execute(_GIVE_POINTS_BACK, {"op": operation_id, "reason": reason})
+    for row in cancelled:
+        if receipt_scope is not None:
+            unclaim(conn, scope=receipt_scope)
+        if row["holder_id"] is not None:
+            unclaim(
+                conn,
+                scope=holder_scope(promotion_id=row["promotion_id"], holder_id=row["holder_id"]),
+            )
 
 
 _SETTLE = text(
@@ -146,7 +178,8 @@ _SETTLE = text(
 )
 
 
-# Points spent on vouchers of a cancelled receipt go back to the card, as an adjustment.
+# Points spent on vouchers of a cancelled receipt or a reversed issue go back to the card, as an
+# adjustment.
 _GIVE_POINTS_BACK = text(
     """
     WITH spent AS (
@@ -159,7 +192,7 @@ _GIVE_POINTS_BACK = text(
     )
     INSERT INTO points_entries (club_card_id, kind, points, balance_after, operation_id,
                                 reason, occurred_at)
-    SELECT id, 'adjust', points, points_balance, :op, 'receipt cancelled', now() FROM back
+    SELECT id, 'adjust', points, points_balance, :op, :reason, now() FROM back
     """
 )
 

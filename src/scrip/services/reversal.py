@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from scrip.db import history as history_db
 from scrip.db import idempotency as keys_db
 from scrip.db import ledger as ledger_db
+from scrip.db import promotions as promotions_db
 from scrip.db import receipts as receipts_db
 from scrip.db import vouchers as vouchers_db
 from scrip.db.history import HistoryEntry, Where
@@ -60,13 +61,13 @@ def _undo(
         return
     rows = conn.execute(
         text(
-            "SELECT voucher_id, state_before, state_after FROM voucher_history"
-            " WHERE operation_id = :op AND status = 'recorded' ORDER BY id"
+            "SELECT voucher_id, state_before, state_after, receipt_id, receipt_number"
+            " FROM voucher_history WHERE operation_id = :op AND status = 'recorded' ORDER BY id"
         ),
         {"op": operation_id},
     ).all()
     vouchers = {v.id: v for v in vouchers_db.lock_vouchers_by_id(conn, [r[0] for r in rows])}
-    for voucher_id, _before, after in rows:
+    for voucher_id, _before, after, *_ in rows:
         if vouchers[voucher_id].state != after:
             raise Conflict(
                 "the voucher has changed since; reverse it by a new operation",
@@ -94,11 +95,19 @@ def _undo(
         if voucher.balance_minor < voucher.held_minor:
             raise Conflict("the value has been spent since", code="reversal_not_possible")
     entries = []
-    for voucher_id, before, after in rows:
+    for voucher_id, before, after, *_ in rows:
         voucher = vouchers[voucher_id]
         voucher.state = before or after
         entries.append(_entry(voucher, reversal_id, operation_id, after))
     _save(conn, involved, entries, till=till, now=now)
+    # A promotion's issue: its points and its place under the limits go back too.
+    _, _, _, receipt_id, number = rows[0]
+    scope = None
+    if receipt_id is not None or number:
+        scope = promotions_db.receipt_scope(
+            receipt_id=receipt_id, issuer_id=till.issuer_id, number=number or ""
+        )
+    promotions_db.cancel_issued(conn, operation_id=operation_id, scope=scope)
 
 
 def _void_hold(conn: Connection, *, op: receipts_db.ReceiptOperation, now: datetime) -> None:
