@@ -389,8 +389,9 @@ receipt_operations = Table(
     metadata,
     _id(),
     Column("receipt_id", ForeignKey("receipts.id"), nullable=False, index=True),
-    # One operation may hold on several vouchers (a sale of many cards on one call).
-    Column("operation_id", Uuid, nullable=False, index=True),
+    # One operation may hold on several vouchers (a sale of many cards on one call). Looked up
+    # by the unique (operation_id, voucher_id) index below: no index of its own (0010).
+    Column("operation_id", Uuid, nullable=False),
     Column("voucher_id", ForeignKey("vouchers.id"), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
