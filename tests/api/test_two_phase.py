@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -372,3 +374,32 @@ def test_a_hold_taken_before_the_card_was_blocked_still_confirms(
     assert confirmed.status_code == 200, confirmed.text
     assert _figures(till, code) == ("blocked", 0, 0, 0)
     assert _figures(till, new_card) == ("active", 3500, 0, 3500)
+
+
+def test_a_receipt_without_promotions_closes_without_asking_for_them(
+    engine: Engine, shop: World, till: Till, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a receipt promotions issued into is settled on close (``has_pending_issues``): the
+    others spare the statement, and the round trip it took."""
+    [code] = issue(engine, shop, "card")
+    assert till.post("/sales", {"items": [{"code": code, "amount_minor": 5000}]}).status_code == 201
+    receipt_id = till.post("/receipts", {}).json()["receipt_id"]
+    held = till.post(
+        f"/vouchers/{code}/redemptions",
+        {"amount_minor": 700, "currency": "EUR", "receipt": {"receipt_id": receipt_id}},
+    )
+    assert held.status_code == 201, held.text
+    sent: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counting(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+
+    confirmed = till.post(f"/receipts/{receipt_id}/confirm")
+
+    assert confirmed.status_code == 200, confirmed.text
+    assert sent and not [q for q in sent if "promotion_issues" in q]
+    assert snapshot(engine, shop, code).balance_minor == 4300

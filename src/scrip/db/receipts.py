@@ -26,6 +26,7 @@ class ReceiptRow:
     opened_at: datetime
     expires_at: datetime
     closed_at: datetime | None
+    has_pending_issues: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class ReceiptOperation:
 
 _COLUMNS = (
     "id, issuer_id, store_id, register_id, receipt_number, z_report, operator_code,"
-    " amount_minor, state, opened_at, expires_at, closed_at"
+    " amount_minor, state, opened_at, expires_at, closed_at, has_pending_issues"
 )
 
 
@@ -97,6 +98,16 @@ def close_receipt(conn: Connection, *, receipt_id: int, state: str, now: datetim
         conn,
         text("UPDATE receipts SET state = :state, closed_at = :now WHERE id = :id"),
         {"state": state, "now": now, "id": receipt_id},
+    )
+
+
+def mark_pending_issues(conn: Connection, *, receipt_id: int) -> None:
+    """Promotions issued vouchers into this open receipt (its lock is held): its close must
+    settle them (``db.promotions.settle_receipt``)."""
+    write(
+        conn,
+        text("UPDATE receipts SET has_pending_issues = true WHERE id = :id"),
+        {"id": receipt_id},
     )
 
 

@@ -367,6 +367,8 @@ receipts = Table(
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True), nullable=True),
+    # Promotions issued vouchers into the open receipt: its close settles them (0011).
+    Column("has_pending_issues", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint("state IN ('open', 'confirmed', 'cancelled', 'expired')", name="state"),
 )
 Index("ix_receipts_open_expiry", receipts.c.expires_at, postgresql_where=text("state = 'open'"))

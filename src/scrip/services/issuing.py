@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from scrip.db import holders as holders_db
 from scrip.db import promotions as promotions_db
+from scrip.db import receipts as receipts_db
 from scrip.db import vouchers as vouchers_db
 from scrip.db.holders import CardRow, HolderRow
 from scrip.db.registers import RegisterContext
@@ -284,6 +285,8 @@ def _sell(
             operation_id=sold.operation_id,
             state=state,
         )
+    if ctx.receipt_id is not None:
+        receipts_db.mark_pending_issues(conn, receipt_id=ctx.receipt_id)
     printed = tuple(
         PrintData(
             promotion_code=award.promotion.code,

@@ -316,7 +316,8 @@ def _close(
     for v in vouchers.values():
         vouchers_db.save_voucher(conn, v)
     receipts_db.close_receipt(conn, receipt_id=receipt.id, state=state, now=now)
-    promotions_db.settle_receipt(conn, receipt_id=receipt.id, state=state)  # issue 5
+    if receipt.has_pending_issues:  # most receipts never see a promotion: no statement
+        promotions_db.settle_receipt(conn, receipt_id=receipt.id, state=state)
     return ReceiptResult(
         receipt.id,
         state,
