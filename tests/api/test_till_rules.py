@@ -70,3 +70,36 @@ def test_a_total_below_its_lines_is_invalid(till: Till, engine: Engine, shop: Wo
         422,
         "receipt_total_below_lines",
     )
+
+
+def test_a_look_up_shows_what_the_voucher_may_pay_for(
+    engine: Engine, shop: World, till: Till
+) -> None:
+    with engine.begin() as conn:
+        catalog.create_voucher_type(
+            conn,
+            issuer_id=shop.issuer_id,
+            code="DAIRY",
+            name="dairy, weekdays, this store",
+            classification="gift_card",
+            value_mode="variable",
+            multi_use=True,
+            supported_product_groups=["dairy"],
+            allowed_store_ids=[shop.store_id],
+            allowed_days=[1, 2, 3, 4, 5],
+        )
+    [restricted] = issue(engine, shop, "DAIRY", state="prepared")
+    [plain] = issue(engine, shop, "card")
+
+    shown = till.get(f"/vouchers/{restricted}").json()["restrictions"]
+
+    assert shown == {
+        "products": None,
+        "product_groups": ["dairy"],
+        "store_ids": [shop.store_id],
+        "days": [1, 2, 3, 4, 5],
+        "from_minute": None,
+        "until_minute": None,
+        "max_per_receipt": None,
+    }
+    assert till.get(f"/vouchers/{plain}").json()["restrictions"] is None

@@ -5,8 +5,49 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from scrip.db.vouchers import VoucherRow
+
+
+@dataclass(frozen=True, slots=True)
+class Restrictions:
+    """What the voucher may pay for, as the till checks it (its own override, else its
+    type's rule): products and product groups, stores, days of the week (1 = Monday) and a
+    time of day (minutes after local midnight), at most so many of its type per receipt.
+    None in a field: no restriction of that kind."""
+
+    products: tuple[str, ...] | None
+    product_groups: tuple[str, ...] | None
+    store_ids: tuple[int, ...] | None
+    days: tuple[int, ...] | None
+    from_minute: int | None
+    until_minute: int | None
+    max_per_receipt: int | None
+
+    @classmethod
+    def of(cls, rules: dict[str, Any] | None) -> Restrictions | None:
+        """None when nothing restricts the voucher (most gift cards)."""
+        if not rules:
+            return None
+
+        def listed(name: str) -> tuple[Any, ...] | None:
+            found = rules.get(name)
+            return tuple(found) if found is not None else None
+
+        found = cls(
+            products=listed("supported_products"),
+            product_groups=listed("supported_product_groups"),
+            store_ids=listed("allowed_store_ids"),
+            days=listed("allowed_days"),
+            from_minute=rules.get("allowed_from_minute"),
+            until_minute=rules.get("allowed_until_minute"),
+            max_per_receipt=rules.get("max_per_receipt"),
+        )
+        return None if found == _UNRESTRICTED else found
+
+
+_UNRESTRICTED = Restrictions(None, None, None, None, None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +71,7 @@ class VoucherView:
     min_activation_receipt_minor: int
     pin_required: bool
     card_id: str | None
+    restrictions: Restrictions | None = None
 
     @classmethod
     def of(cls, v: VoucherRow) -> VoucherView:
@@ -54,6 +96,7 @@ class VoucherView:
             pin_required=v.pin_hash is not None
             or (v.pin_length is not None and v.secret_sealed is not None),
             card_id=v.card_id,
+            restrictions=Restrictions.of(v.till_rules),
         )
 
 

@@ -106,6 +106,18 @@ class ReversalIn(Strict):
     idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
+class RestrictionsOut(BaseModel):
+    """What the voucher may pay for; a field left null restricts nothing of its kind."""
+
+    products: list[str] | None = Field(description="item codes it may pay for")
+    product_groups: list[str] | None = Field(description="item groups it may pay for")
+    store_ids: list[int] | None = Field(description="stores where it may be used")
+    days: list[int] | None = Field(description="days of the week, 1 = Monday")
+    from_minute: int | None = Field(description="earliest time of day, minutes after midnight")
+    until_minute: int | None = Field(description="latest time of day, minutes after midnight")
+    max_per_receipt: int | None = Field(description="at most this many of its type per receipt")
+
+
 class VoucherOut(BaseModel):
     code: str
     serial_number: int
@@ -126,6 +138,9 @@ class VoucherOut(BaseModel):
     min_activation_receipt_minor: int
     pin_required: bool
     card_id: str | None
+    restrictions: RestrictionsOut | None = Field(
+        default=None, description="what it may pay for; null when nothing restricts it"
+    )
 
 
 class OperationOut(BaseModel):
