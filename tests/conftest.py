@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -74,3 +75,18 @@ def ledger_holds(engine: Engine) -> Iterator[None]:
     yield
     with engine.connect() as connection:
         assert violations(connection) == {}
+
+
+@pytest.fixture
+def sent_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement handed to the driver from now on, whether through SQLAlchemy or
+    ``db.raw`` (clear the list to count from a later point)."""
+    seen: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counting(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    return seen

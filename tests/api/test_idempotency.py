@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from unittest.mock import MagicMock
 
-import psycopg
-import pytest
 from fastapi.testclient import TestClient
 from psycopg import errors as pg_errors
 from sqlalchemy import Engine
@@ -265,27 +262,21 @@ def test_reversing_a_sale_puts_the_card_back_to_prepared(
 
 
 def test_a_redemption_is_two_statements_the_lock_and_the_writes_with_the_key(
-    engine: Engine, shop: World, till: Till, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, shop: World, till: Till, sent_statements: list[str]
 ) -> None:
     """The key is not claimed by a statement of its own: it rides with the answer in the
     statement that writes the effect."""
     code = sold_card(engine, shop, till)
     assert till.get(f"/vouchers/{code}").status_code == 200  # the register's key is cached
-    sent: list[str] = []
-    execute = psycopg.Cursor.execute
-
-    def counting(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(str(query))
-        return execute(cursor, query, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    sent_statements.clear()
 
     paid = till.post(f"/vouchers/{code}/redemptions", pay(1200))
 
     assert paid.status_code == 201, paid.text
-    assert len(sent) == 2, sent
-    assert "FOR UPDATE" in sent[0]
-    assert "INSERT INTO idempotency_keys" in sent[1] and "ledger_transfers" in sent[1]
+    assert len(sent_statements) == 2, sent_statements
+    assert "FOR UPDATE" in sent_statements[0]
+    last = sent_statements[1]
+    assert "INSERT INTO idempotency_keys" in last and "ledger_transfers" in last
 
 
 def test_a_replay_whose_work_would_succeed_again_keeps_nothing_of_it(

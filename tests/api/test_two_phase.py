@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -377,7 +375,7 @@ def test_a_hold_taken_before_the_card_was_blocked_still_confirms(
 
 
 def test_a_receipt_without_promotions_closes_without_asking_for_them(
-    engine: Engine, shop: World, till: Till, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, shop: World, till: Till, sent_statements: list[str]
 ) -> None:
     """Only a receipt promotions issued into is settled on close (``has_pending_issues``): the
     others spare the statement, and the round trip it took."""
@@ -389,17 +387,10 @@ def test_a_receipt_without_promotions_closes_without_asking_for_them(
         {"amount_minor": 700, "currency": "EUR", "receipt": {"receipt_id": receipt_id}},
     )
     assert held.status_code == 201, held.text
-    sent: list[str] = []
-    execute = psycopg.Cursor.execute
-
-    def counting(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(str(query))
-        return execute(cursor, query, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    sent_statements.clear()
 
     confirmed = till.post(f"/receipts/{receipt_id}/confirm")
 
     assert confirmed.status_code == 200, confirmed.text
-    assert sent and not [q for q in sent if "promotion_issues" in q]
+    assert sent_statements and not [q for q in sent_statements if "promotion_issues" in q]
     assert snapshot(engine, shop, code).balance_minor == 4300

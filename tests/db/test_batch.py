@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import psycopg
 import pytest
 from sqlalchemy import Connection, text
 
@@ -18,20 +14,6 @@ def scratch(conn: Connection) -> Connection:
     return conn
 
 
-@pytest.fixture
-def statements(scratch: Connection, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement handed to the driver, whether through SQLAlchemy or ``db.raw``."""
-    seen: list[str] = []
-    execute = psycopg.Cursor.execute
-
-    def counting(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(str(query))
-        return execute(cursor, query, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
-    yield seen
-
-
 INSERT = text("INSERT INTO scratch (id, v) VALUES (:id, :v)")
 UPDATE = text("UPDATE scratch SET v = :v WHERE id = :id")
 
@@ -40,13 +22,15 @@ def _values(conn: Connection) -> list[tuple[int, str]]:
     return [tuple(r) for r in conn.execute(text("SELECT id, v FROM scratch ORDER BY id"))]
 
 
-def test_queued_writes_leave_in_one_statement(scratch: Connection, statements: list[str]) -> None:
+def test_queued_writes_leave_in_one_statement(
+    scratch: Connection, sent_statements: list[str]
+) -> None:
     with write_behind(scratch):
         write(scratch, INSERT, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}])
         write(scratch, INSERT, {"id": 3, "v": "c"})
-        assert statements == []
+        assert sent_statements == []
 
-    assert len(statements) == 1 and statements[0].startswith("WITH ")
+    assert len(sent_statements) == 1 and sent_statements[0].startswith("WITH ")
     assert _values(scratch) == [(1, "a"), (2, "b"), (3, "c")]
 
 
