@@ -137,22 +137,23 @@ def _remember_refusal(
 ) -> Response:
     if isinstance(error, IdempotencyRefused):
         return error_response(error)
-    with engine.begin() as conn:
-        if not keys_db.claim(
-            conn, register_id=till.register_id, key=key, request_hash=request_hash
-        ):
-            try:
-                return _replay(conn, till=till, key=key, request_hash=request_hash)
-            except IdempotencyRefused as refused:
-                return error_response(refused)
-        refusals.keep(conn, error, where=till, now=utc_now())
-        response = error_response(error)
-        keys_db.remember(
-            conn,
-            register_id=till.register_id,
-            key=key,
-            status_code=response.status_code,
-            response_json=bytes(response.body).decode(),
-            operation_id=None,
-        )
+    response = error_response(error)
+    try:
+        with engine.begin() as conn:
+            # What the refusal itself keeps (a wrong PIN counts), then its answer under the
+            # key: a key already known fails the insert and takes both back, as on success.
+            refusals.keep(conn, error, where=till, now=utc_now())
+            keys_db.insert_answered(
+                conn,
+                register_id=till.register_id,
+                key=key,
+                request_hash=request_hash,
+                status_code=response.status_code,
+                response_json=bytes(response.body).decode(),
+                operation_id=None,
+            )
+    except DBAPIError as failed:
+        if not _key_known(failed):
+            raise
+        return _replay_known(engine, till=till, key=key, request_hash=request_hash)
     return response

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from scrip.db import raw
 from scrip.db.batch import write
 
 
@@ -26,23 +25,12 @@ class StoredKey:
     reversed_at: datetime | None
 
 
-_CLAIM = text(
-    "INSERT INTO idempotency_keys (register_id, key, request_hash) VALUES (:r, :k, :h)"
-    " ON CONFLICT DO NOTHING RETURNING 1"
-)
-
-
-def claim(conn: Connection, *, register_id: int, key: str, request_hash: str) -> bool:
-    """Insert the key; False when it already exists (after waiting for its writer)."""
-    inserted = raw.execute(conn, _CLAIM, {"r": register_id, "k": key, "h": request_hash})
-    return inserted.fetchone() is not None
-
-
-# On the ordinary path the key is not claimed first: it is inserted with the answer, in the
-# statement that writes the effect. A key already known — a replay, or the same call arriving
-# twice at once, whose insert waits on the primary key for the first to commit — fails that
-# insert, so the whole transaction rolls back and the stored answer is replayed
-# (``api.idempotency``). One statement fewer per call, and one row version instead of two.
+# The key is not claimed first: it is inserted with the answer (serialized once: the text the
+# till is sent) in the statement that writes the effect, or beside a refusal. A key already
+# known (a replay, or the same call twice at once, whose insert waits on the primary key for
+# the first to commit) fails that insert, so the whole transaction rolls back and the stored
+# answer is replayed (``api.idempotency``). One statement fewer per call, and one row version
+# instead of two.
 _INSERT_ANSWERED = text(
     "INSERT INTO idempotency_keys (register_id, key, request_hash, status_code, response,"
     " operation_id) VALUES (:r, :k, :h, :s, CAST(:body AS jsonb), :op)"
@@ -84,30 +72,6 @@ def lock_key(conn: Connection, *, register_id: int, key: str) -> StoredKey | Non
         {"r": register_id, "k": key},
     ).first()
     return StoredKey(*row) if row else None
-
-
-# The answer arrives as the JSON text the till is sent: serialized once, for both.
-_REMEMBER = text(
-    "UPDATE idempotency_keys SET status_code = :s, response = CAST(:body AS jsonb),"
-    " operation_id = :op WHERE register_id = :r AND key = :k"
-)
-
-
-def remember(
-    conn: Connection,
-    *,
-    register_id: int,
-    key: str,
-    status_code: int,
-    response_json: str,
-    operation_id: uuid.UUID | None,
-) -> None:
-    write(
-        conn,
-        _REMEMBER,
-        {"s": status_code, "body": response_json, "op": operation_id, "r": register_id, "k": key},
-        key=("idempotency_keys", register_id, key),
-    )
 
 
 def mark_reversed(conn: Connection, *, register_id: int, key: str, now: datetime) -> None:
