@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import Connection
 
+from scrip.domain.codes import CodeTemplate
 from scrip.domain.errors import InvalidInput, LimitExceeded
 from scrip.services import catalog, lots, templates
 from tests import builders
@@ -61,3 +62,49 @@ def test_a_template_needs_length_or_pattern(conn: Connection) -> None:
         templates.create_template(conn, issuer_id=w.issuer_id, name="x")
     with pytest.raises(InvalidInput):
         templates.create_template(conn, issuer_id=w.issuer_id, name="x", length=8, pattern="##")
+
+
+def _drawing(monkeypatch: pytest.MonkeyPatch, codes: list[str]) -> None:
+    """The template's random draws, in this order (then the last one again and again)."""
+    draws = iter(codes)
+
+    def generate(self: CodeTemplate, rng: object = None) -> str:
+        return next(draws, codes[-1])
+
+    monkeypatch.setattr(CodeTemplate, "generate", generate)
+
+
+def test_a_drawn_code_that_exists_already_is_drawn_again(
+    conn: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A random code may collide with one already issued (the capacity check keeps the space
+    sparse, not empty): the voucher gets the next draw instead of a failed insert."""
+    w = builders.world(conn)
+    _type_with(conn, w, length=8, max_guess_ratio_ppm=1000)
+    _drawing(monkeypatch, ["11111111", "11111111", "22222222"])
+
+    codes = catalog.create_vouchers(
+        conn, type_code="tpl", issuer_id=w.issuer_id, count=2, state="prepared", now=builders.now()
+    )
+
+    assert codes == ["11111111", "22222222"]
+
+
+def test_a_crowded_code_space_is_refused_after_some_draws(
+    conn: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = builders.world(conn)
+    _type_with(conn, w, length=8, max_guess_ratio_ppm=1000)
+    _drawing(monkeypatch, ["11111111"])
+
+    with pytest.raises(LimitExceeded) as refused:
+        catalog.create_vouchers(
+            conn,
+            type_code="tpl",
+            issuer_id=w.issuer_id,
+            count=2,
+            state="prepared",
+            now=builders.now(),
+        )
+
+    assert refused.value.code == "code_capacity_exceeded"

@@ -18,10 +18,14 @@ def insert(conn: Connection, table: str, values: Mapping[str, Any]) -> int:
 
 
 @lru_cache(maxsize=256)
-def insert_statement(table: str, columns: tuple[str, ...], returning: str = "") -> TextClause:
-    """``INSERT INTO table (columns) VALUES (:columns…) [RETURNING …]``, built once per set of
-    columns: parsing a text() clause costs more than sending it (the till's receipts)."""
+def insert_statement(
+    table: str, columns: tuple[str, ...], returning: str = "", *, unless_taken: str = ""
+) -> TextClause:
+    """``INSERT INTO table (columns) VALUES (:columns…) [ON CONFLICT (unless_taken) DO NOTHING]
+    [RETURNING …]``, built once per set of columns: parsing a text() clause costs more than
+    sending it (the till's receipts)."""
     names = ", ".join(columns)
     params = ", ".join(f":{name}" for name in columns)
+    skip = f" ON CONFLICT ({unless_taken}) DO NOTHING" if unless_taken else ""
     tail = f" RETURNING {returning}" if returning else ""
-    return text(f"INSERT INTO {table} ({names}) VALUES ({params}){tail}")
+    return text(f"INSERT INTO {table} ({names}) VALUES ({params}){skip}{tail}")

@@ -132,8 +132,14 @@ def _update(columns: tuple[str, ...]) -> TextClause:
     return text(f"UPDATE vouchers SET {assignments} WHERE id = :id")
 
 
-def insert_voucher(conn: Connection, **values: Any) -> int:
-    return rows.insert(conn, "vouchers", values)
+def insert_voucher(conn: Connection, **values: Any) -> int | None:
+    """Insert a voucher and return its id; None when its code is already taken in the issuer
+    (a generated code that collided: the caller draws another)."""
+    statement = rows.insert_statement(
+        "vouchers", tuple(values), "id", unless_taken="issuer_id, code"
+    )
+    found = conn.execute(statement, values).scalar_one_or_none()
+    return int(found) if found is not None else None
 
 
 def next_serial(conn: Connection, type_id: int) -> int:

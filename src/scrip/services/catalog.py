@@ -20,7 +20,8 @@ from scrip.db import rows
 from scrip.db import vouchers as vouchers_db
 from scrip.db.history import HistoryEntry, Where
 from scrip.domain import validity, voucher_types
-from scrip.domain.errors import InvalidInput, NotFound
+from scrip.domain.codes import CodeTemplate
+from scrip.domain.errors import InvalidInput, LimitExceeded, NotFound
 from scrip.domain.lifecycle import INITIAL_STATES, Classification, State
 from scrip.domain.money import check_currency
 from scrip.services import templates
@@ -194,13 +195,12 @@ def create_vouchers(
         account_id = ledger_db.insert_account(
             conn, issuer_id=issuer_id, kind="voucher_liability", currency=row["currency"]
         )
-        code = template.generate()
-        voucher_id = vouchers_db.insert_voucher(
+        code, voucher_id = _insert_with_a_free_code(
             conn,
+            template,
             issuer_id=issuer_id,
             type_id=row["id"],
             account_id=account_id,
-            code=code,
             serial_number=serial,
             state=state,
             currency=row["currency"],
@@ -229,3 +229,23 @@ def create_vouchers(
         )
         codes.append(code)
     return codes
+
+
+# A random code may already exist (the capacity check keeps the space sparse, not empty): draw
+# again. Past this many draws the space is too crowded to go on guessing.
+_CODE_DRAWS = 20
+
+
+def _insert_with_a_free_code(
+    conn: Connection, template: CodeTemplate, **values: Any
+) -> tuple[str, int]:
+    for _ in range(_CODE_DRAWS):
+        code = template.generate()
+        voucher_id = vouchers_db.insert_voucher(conn, code=code, **values)
+        if voucher_id is not None:
+            return code, voucher_id
+    raise LimitExceeded(
+        "no free code found for this type: its code space is nearly full",
+        code="code_capacity_exceeded",
+        draws=_CODE_DRAWS,
+    )
