@@ -53,13 +53,6 @@ def _driver(conn: Connection) -> psycopg.Connection[Any]:
     return driver
 
 
-def _prepared(statement: TextClause, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    values = dict(params)
-    for name in _json_params(statement):
-        values[name] = Jsonb(values[name])
-    return _pyformat(statement.text), values
-
-
 def execute(
     conn: Connection, statement: TextClause, params: Mapping[str, Any], *, dicts: bool = False
 ) -> psycopg.Cursor[Any]:
@@ -67,7 +60,10 @@ def execute(
     (rows as tuples, or as dicts with ``dicts=True``). Writes queued behind go first."""
     if not batch.is_flushing(conn):
         batch.flush(conn)
-    sql, values = _prepared(statement, params)
+    sql = _pyformat(statement.text)
+    values = dict(params)
+    for name in _json_params(statement):
+        values[name] = Jsonb(values[name])
     driver = _driver(conn)
     cursor = driver.cursor(row_factory=dict_row) if dicts else driver.cursor()
     try:

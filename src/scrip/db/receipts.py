@@ -26,7 +26,7 @@ class ReceiptRow:
     opened_at: datetime
     expires_at: datetime
     closed_at: datetime | None
-    has_pending_issues: bool = False
+    has_pending_issues: bool
 
 
 @dataclass(frozen=True, slots=True)

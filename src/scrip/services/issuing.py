@@ -285,7 +285,7 @@ def _sell(
             operation_id=sold.operation_id,
             state=state,
         )
-    if ctx.receipt_id is not None:
+    if ctx.receipt_id is not None:  # two phases: the issues wait for the receipt's close
         receipts_db.mark_pending_issues(conn, receipt_id=ctx.receipt_id)
     printed = tuple(
         PrintData(

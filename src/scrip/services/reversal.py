@@ -67,7 +67,7 @@ def _undo(
         {"op": operation_id},
     ).all()
     vouchers = {v.id: v for v in vouchers_db.lock_vouchers_by_id(conn, [r[0] for r in rows])}
-    for voucher_id, _before, after, *_ in rows:
+    for voucher_id, _before, after, _receipt_id, _number in rows:
         if vouchers[voucher_id].state != after:
             raise Conflict(
                 "the voucher has changed since; reverse it by a new operation",
@@ -95,13 +95,13 @@ def _undo(
         if voucher.balance_minor < voucher.held_minor:
             raise Conflict("the value has been spent since", code="reversal_not_possible")
     entries = []
-    for voucher_id, before, after, *_ in rows:
+    for voucher_id, before, after, _receipt_id, _number in rows:
         voucher = vouchers[voucher_id]
         voucher.state = before or after
         entries.append(_entry(voucher, reversal_id, operation_id, after))
     _save(conn, involved, entries, till=till, now=now)
     # A promotion's issue: its points and its place under the limits go back too.
-    _, _, _, receipt_id, number = rows[0]
+    receipt_id, number = rows[0].receipt_id, rows[0].receipt_number
     scope = None
     if receipt_id is not None or number:
         scope = promotions_db.receipt_scope(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scrip.db.till_rules import rules_of
 from scrip.db.vouchers import VoucherRow
 
 
@@ -26,23 +27,23 @@ class Restrictions:
     max_per_receipt: int | None
 
     @classmethod
-    def of(cls, rules: dict[str, Any] | None) -> Restrictions | None:
+    def of(cls, till_rules: dict[str, Any] | None) -> Restrictions | None:
         """None when nothing restricts the voucher (most gift cards)."""
-        if not rules:
+        if not till_rules:
             return None
+        rules = rules_of(till_rules)
 
-        def listed(name: str) -> tuple[Any, ...] | None:
-            found = rules.get(name)
-            return tuple(found) if found is not None else None
+        def listed(values: list[Any] | None) -> tuple[Any, ...] | None:
+            return tuple(values) if values is not None else None
 
         found = cls(
-            products=listed("supported_products"),
-            product_groups=listed("supported_product_groups"),
-            store_ids=listed("allowed_store_ids"),
-            days=listed("allowed_days"),
-            from_minute=rules.get("allowed_from_minute"),
-            until_minute=rules.get("allowed_until_minute"),
-            max_per_receipt=rules.get("max_per_receipt"),
+            products=listed(rules.supported_products),
+            product_groups=listed(rules.supported_product_groups),
+            store_ids=listed(rules.allowed_store_ids),
+            days=listed(rules.allowed_days),
+            from_minute=rules.allowed_from_minute,
+            until_minute=rules.allowed_until_minute,
+            max_per_receipt=rules.max_per_receipt,
         )
         return None if found == _UNRESTRICTED else found
 
