@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from psycopg import BaseConnection
 from sqlalchemy import Connection, Engine
 
 from scrip import embedded_db
@@ -80,13 +81,21 @@ def ledger_holds(engine: Engine) -> Iterator[None]:
 @pytest.fixture
 def sent_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every statement handed to the driver from now on, whether through SQLAlchemy or
-    ``db.raw`` (clear the list to count from a later point)."""
+    ``db.raw``, and the transaction commands psycopg sends of its own accord (``BEGIN``,
+    ``COMMIT``, ``ROLLBACK``): one entry per round trip. A ``BEGIN`` follows the statement
+    whose execution sent it. Clear the list to count from a later point."""
     seen: list[str] = []
     execute = psycopg.Cursor.execute
+    command = BaseConnection._exec_command
 
     def counting(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
         seen.append(str(query))
         return execute(cursor, query, *args, **kwargs)
 
+    def counting_command(connection: Any, sql: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(sql.decode() if isinstance(sql, bytes) else str(sql))
+        return command(connection, sql, *args, **kwargs)
+
     monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    monkeypatch.setattr(BaseConnection, "_exec_command", counting_command)
     return seen

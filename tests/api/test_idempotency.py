@@ -261,11 +261,11 @@ def test_reversing_a_sale_puts_the_card_back_to_prepared(
     assert again.status_code == 201, again.text
 
 
-def test_a_redemption_is_two_statements_the_lock_and_the_writes_with_the_key(
+def test_a_redemption_is_four_round_trips_and_the_key_rides_with_the_writes(
     engine: Engine, shop: World, till: Till, sent_statements: list[str]
 ) -> None:
-    """The key is not claimed by a statement of its own: it rides with the answer in the
-    statement that writes the effect."""
+    """BEGIN, the lock, one statement with every write and the key with its answer, COMMIT:
+    the key is not claimed by a statement of its own."""
     code = sold_card(engine, shop, till)
     assert till.get(f"/vouchers/{code}").status_code == 200  # the register's key is cached
     sent_statements.clear()
@@ -273,10 +273,11 @@ def test_a_redemption_is_two_statements_the_lock_and_the_writes_with_the_key(
     paid = till.post(f"/vouchers/{code}/redemptions", pay(1200))
 
     assert paid.status_code == 201, paid.text
-    assert len(sent_statements) == 2, sent_statements
-    assert "FOR UPDATE" in sent_statements[0]
-    last = sent_statements[1]
-    assert "INSERT INTO idempotency_keys" in last and "ledger_transfers" in last
+    assert len(sent_statements) == 4, sent_statements
+    lock, begin, written, commit = sent_statements  # BEGIN goes out with the first statement
+    assert begin.startswith("BEGIN") and commit == "COMMIT"
+    assert "FOR UPDATE" in lock
+    assert "INSERT INTO idempotency_keys" in written and "ledger_transfers" in written
 
 
 def test_a_replay_whose_work_would_succeed_again_keeps_nothing_of_it(
