@@ -71,7 +71,7 @@ class SaleItemIn(Strict):
 
 class SaleIn(Strict):
     items: Annotated[list[SaleItemIn], Field(min_length=1, max_length=100)]
-    receipt: ReceiptIn = ReceiptIn()
+    receipt: ReceiptIn = Field(default_factory=ReceiptIn)
 
 
 class RedeemIn(Strict):
@@ -79,27 +79,27 @@ class RedeemIn(Strict):
     currency: Currency
     partial_allowed: bool = False
     pin: Pin | None = None
-    receipt: ReceiptIn = ReceiptIn()
+    receipt: ReceiptIn = Field(default_factory=ReceiptIn)
 
 
 class AmountIn(Strict):
     amount_minor: MinorUnits
     currency: Currency
-    receipt: ReceiptIn = ReceiptIn()
+    receipt: ReceiptIn = Field(default_factory=ReceiptIn)
 
 
 class ReturnIn(Strict):
-    receipt: ReceiptIn = ReceiptIn()
+    receipt: ReceiptIn = Field(default_factory=ReceiptIn)
 
 
 class TransferIn(Strict):
     target_code: Code
     pin: Pin | None = None
-    receipt: ReceiptIn = ReceiptIn()
+    receipt: ReceiptIn = Field(default_factory=ReceiptIn)
 
 
 class StateChangeIn(Strict):
-    receipt: ReceiptIn = ReceiptIn()
+    receipt: ReceiptIn = Field(default_factory=ReceiptIn)
 
 
 class ReversalIn(Strict):
