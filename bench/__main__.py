@@ -245,6 +245,16 @@ def main() -> int:
             "target": target,
             "met": ratio >= target,
         }
+    # What a call could reach at best on this stack, as if its own work cost nothing: what a
+    # look-up through the till's lane costs the machine (S4, CPU-bound at these connections:
+    # the client, HTTP, the worker, one indexed read) plus what one reference transaction
+    # costs it, per write. An S3 pair is three such calls (open, hold, confirm or cancel).
+    lookup_s = 1 / figures["S4"][mc].value
+    calls_per_figure = {"S1": 1, "S2": 1, "S3": 3}
+    for name, calls in calls_per_figure.items():
+        ref = ref_mean(targets[name][0], ref_c)
+        best = 1 / (calls * (lookup_s + 1 / ref))
+        ratios[name]["ceiling"] = round(best / ref, 3)
     if s6 is not None:
         ratios["S6"] = {
             "against": "p99 <= 50 ms, p99.9 <= 200 ms",

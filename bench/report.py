@@ -51,7 +51,7 @@ def _rows(
                  f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f} / {s['p999_ms']:.1f}",
                  str(s["errors"]), f"{s['server_cpu_ms_per_request']:.2f}",
                  f"{r['ratio']:.2f}x {r['against']}" if r else "",
-                 ("met" if r["met"] else "NOT met") + f" (>= {r['target']})" if r else ""]
+                 _verdict(r) if r else ""]
             )  # fmt: skip
     s6 = result["S6"]
     if s6:
@@ -62,6 +62,13 @@ def _rows(
              "", "", ("met" if r["met"] else "NOT met") + " (p99 <= 50, p99.9 <= 200)"]
         )  # fmt: skip
     return rows
+
+
+def _verdict(r: dict[str, Any]) -> str:
+    verdict = ("met" if r["met"] else "NOT met") + f" (>= {r['target']}"
+    if "ceiling" in r:
+        verdict += f"; stack ceiling {r['ceiling']:.2f}x"
+    return verdict + ")"
 
 
 _HEAD = [
