@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Connection
 
 from scrip import crypto
+from scrip.db import idempotency as keys_db
 from scrip.db.registers import find_register_by_key_hash
 from scrip.domain.basket import Line
 from scrip.domain.errors import ScripError
-from scrip.services import receipts
+from scrip.services import receipts, reversal
 from scrip.services.till import ReceiptInput
 from tests.api.snapshots import read
 from tests.builders import World, now, world
@@ -149,6 +150,29 @@ def test_at_most_n_of_a_type_per_receipt(conn: Connection, w: World) -> None:
     error = refused(conn, w, first, lambda: pay(conn, w, first, 100, rcpt=by_number))
     assert error.code == "too_many_vouchers_on_receipt"
     receipts.cancel(conn, till=w.till, receipt_id=opened.receipt_id, now=datetime.now(UTC))
+
+
+def test_a_reversed_payment_no_longer_counts_on_its_receipt(conn: Connection, w: World) -> None:
+    """The till reverses the payment with one voucher by its key, and the customer pays with
+    another of the type: the first no longer counts against the receipt's limit."""
+    kind = card_type(conn, w, "ONE", max_per_receipt=1)
+    first, second = sold(conn, w, kind), sold(conn, w, kind)
+    by_number = receipt(number="R-88")
+    paid = pay(conn, w, first, 100, rcpt=by_number)
+    keys_db.insert_answered(
+        conn,
+        register_id=w.till.register_id,
+        key="pay-first",
+        request_hash="-",
+        status_code=201,
+        response_json="{}",
+        operation_id=paid.operation_id,
+    )
+    refused(conn, w, second, lambda: pay(conn, w, second, 100, rcpt=by_number))
+
+    reversal.reverse(conn, till=w.till, key="pay-first", now=datetime.now(UTC))
+
+    assert pay(conn, w, second, 100, rcpt=by_number).amount_minor == 100
 
 
 def test_a_voucher_issued_to_a_club_card_needs_that_card(conn: Connection, w: World) -> None:

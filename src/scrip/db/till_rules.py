@@ -53,6 +53,11 @@ _ON_RECEIPT = text(
        AND (h.receipt_id = :receipt_id
             OR (CAST(:receipt_id AS BIGINT) IS NULL AND h.receipt_number = :number
                 AND h.store_id = :store_id))
+       -- a payment the till reversed by its key no longer pays on the receipt
+       AND NOT EXISTS (
+           SELECT 1 FROM voucher_history rv
+            WHERE rv.voucher_id = h.voucher_id AND rv.type = 'voucher.reversed'
+              AND rv.details ->> 'reversed_operation_id' = CAST(h.operation_id AS text))
     """
 )
 
