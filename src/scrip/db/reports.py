@@ -5,6 +5,14 @@ counts once it is ``posted``, at ``resolved_at`` (when it was posted: at once fo
 operation, at confirmation for a two-phase one). The figures are split by issuer and currency,
 never added across currencies.
 
+A reversal by key (``services.reversal``) counts as the negative of the operation it undid, in
+the period and at the place of the reversal: a sale reversed in February leaves January's sales
+as they were reported and takes one sale off February's. The flows of a range then add up to
+the change of liability over it, and a report once printed is never changed by a later
+reversal. A reversal's own transfers are coded ``reversal``; what they undid is read from the
+reversal's history row (``reversed_operation_id``) and the original transfer with the same
+amount between the same accounts the other way round.
+
 Dates are the issuer's local days: every statement joins ``issuers`` and converts with
 ``AT TIME ZONE issuers.timezone``, so ``from`` .. ``to`` means from local midnight of ``from``
 to local midnight after ``to``, whatever each issuer's UTC offset or daylight-saving rule.
@@ -35,6 +43,17 @@ _ISSUERS = """
 _CURRENCY = "(CAST(:currency AS text) IS NULL OR {column} = CAST(:currency AS text))"
 
 _PERIOD = "CAST(date_trunc(CAST(:grouping AS text), {instant} AT TIME ZONE iss.timezone) AS date)"
+
+# The code and operation of the transfer a posted reversal transfer ``t`` undid.
+_UNDONE = """
+    SELECT o.code, o.operation_id
+      FROM voucher_history rh
+      JOIN ledger_transfers o
+        ON o.operation_id = CAST(rh.details ->> 'reversed_operation_id' AS uuid)
+     WHERE rh.operation_id = t.operation_id AND rh.type = 'voucher.reversed'
+       AND o.state = 'posted' AND o.amount_minor = t.amount_minor
+       AND o.debit_account_id = t.credit_account_id AND o.credit_account_id = t.debit_account_id
+     LIMIT 1"""
 
 # Where a movement happened: the history row its operation wrote for the voucher.
 _PLACE_JOINS = """
@@ -81,7 +100,8 @@ FLOW_CODES = VOUCHER_CREDITED_ONLY | VOUCHER_DEBITED_ONLY
 
 @dataclass(frozen=True, slots=True)
 class Measure:
-    """One figure of a report: ``count`` or ``sum`` of the transfers with one of ``codes``."""
+    """One figure of a report: ``count`` or ``sum`` of the transfers with one of ``codes``, less
+    the reversals of such transfers."""
 
     key: str
     how: str  # count | sum
@@ -92,8 +112,8 @@ class Measure:
             raise ValueError(f"bad measure {self!r}")
         if not set(self.codes) <= FLOW_CODES:
             raise ValueError(f"not a flow between a voucher and a shared account: {self.codes}")
-        figure = "count(*)" if self.how == "count" else "sum(t.amount_minor)"
-        only = f"FILTER (WHERE t.code = ANY(:codes_{index}))"
+        figure = "sum(t.sign)" if self.how == "count" else "sum(t.sign * t.amount_minor)"
+        only = f"FILTER (WHERE t.counts_as = ANY(:codes_{index}))"
         return f"coalesce(CAST({figure} {only} AS bigint), 0) AS {self.key}"
 
 
@@ -106,22 +126,41 @@ def _flows(
     with_place: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The FROM .. WHERE of posted transfers into (``credit``) or out of (``debit``) vouchers,
-    within the scope, with one of the measures' codes; and its binds. With ``with_place``, the
-    voucher ``v`` and its history row ``h``, store ``s``, register ``r``."""
+    within the scope, with one of the measures' codes, and of the reversals of such transfers;
+    and its binds. Each row ``t`` has ``counts_as`` (the code it counts under), ``sign`` (-1 for
+    a reversal), ``amount_minor``, ``currency``, ``resolved_at`` and ``counts_for`` (the
+    operation it belongs to: for a reversal, the one it undid). With ``with_place``, the voucher
+    ``v`` and its history row ``h``, store ``s``, register ``r``."""
     if side not in ("credit", "debit"):
         raise ValueError(side)
     other = "debit" if side == "credit" else "credit"
     binds = {f"codes_{i}": list(m.codes) for i, m in enumerate(measures)}
     binds["codes"] = sorted({code for m in measures for code in m.codes})
     within, bounds = _within(conn, scope, "t.resolved_at")
-    place = f"JOIN vouchers v ON v.account_id = t.{side}_account_id {_PLACE_JOINS}"
+    place = f"JOIN vouchers v ON v.account_id = t.voucher_account_id {_PLACE_JOINS}"
+    # A reversal transfer runs the other way round: the shared account is on the voucher's side.
     body = f"""
-        FROM ledger_transfers t
-        JOIN ledger_accounts o ON o.id = t.{other}_account_id
+        FROM (
+            SELECT t.operation_id, t.operation_id AS counts_for, t.code AS counts_as, 1 AS sign,
+                   t.amount_minor, t.currency, t.resolved_at,
+                   t.{other}_account_id AS shared_account_id,
+                   t.{side}_account_id AS voucher_account_id
+              FROM ledger_transfers t
+             WHERE t.{other}_account_id = ANY(:shared) AND t.state = 'posted'
+               AND t.code = ANY(:codes)
+            UNION ALL
+            SELECT t.operation_id, undone.operation_id, undone.code, -1,
+                   t.amount_minor, t.currency, t.resolved_at,
+                   t.{side}_account_id, t.{other}_account_id
+              FROM ledger_transfers t
+             CROSS JOIN LATERAL ({_UNDONE}) undone
+             WHERE t.code = 'reversal' AND t.state = 'posted'
+               AND t.{side}_account_id = ANY(:shared) AND undone.code = ANY(:codes)
+        ) t
+        JOIN ledger_accounts o ON o.id = t.shared_account_id
         JOIN iss ON iss.id = o.issuer_id
         {place if with_place else ""}
-       WHERE t.{other}_account_id = ANY(:shared) AND t.state = 'posted' AND t.code = ANY(:codes)
-         AND {within} AND {_CURRENCY.format(column="t.currency")}"""
+       WHERE {within} AND {_CURRENCY.format(column="t.currency")}"""
     return body, {**scope.binds(), **binds, **bounds, **_shared_accounts(conn, scope)}
 
 
@@ -232,12 +271,14 @@ def liability_as_of(
 
 def receipts_paid(conn: Connection, *, scope: Scope) -> list[dict[str, Any]]:
     """Receipts paid (partly) with vouchers: one row per receipt — an open receipt's id, else
-    the register and receipt number, else the operation alone."""
+    the register and receipt number, else the operation alone. A reversed payment is taken off
+    its receipt (the reversal's history row names the receipt of the operation it undid), and a
+    receipt whose payments were all reversed paid nothing with vouchers."""
     paid = [Measure("paid_minor", "sum", ("redemption",))]
     body, binds = _flows(conn, scope, "debit", paid, with_place=True)
     receipt = (
         "coalesce('id:' || h.receipt_id, 'no:' || h.register_id || ':' || h.receipt_number,"
-        " 'op:' || t.operation_id)"
+        " 'op:' || t.counts_for)"
     )
     sql = f"""
         WITH {_ISSUERS}
@@ -246,34 +287,78 @@ def receipts_paid(conn: Connection, *, scope: Scope) -> list[dict[str, Any]]:
                max(h.receipt_number) AS receipt_number, max(s.code) AS store,
                max(r.serial_number) AS register, t.currency,
                count(DISTINCT v.id) AS vouchers,
-               CAST(sum(t.amount_minor) AS bigint) AS paid_minor
+               CAST(sum(t.sign * t.amount_minor) AS bigint) AS paid_minor
         {body}
         GROUP BY iss.code, t.currency, {receipt}
+        HAVING sum(t.sign * t.amount_minor) <> 0
         ORDER BY paid_at, receipt_number"""
     return _rows(conn, sql, binds)
 
 
 def activity_by_period(conn: Connection, *, scope: Scope, grouping: str) -> list[dict[str, Any]]:
     """How many vouchers were activated, used, refunded, returned and expired per local period,
-    from the recorded history rows."""
+    from the recorded history rows. A reversal takes off one of what it undid, in its own
+    period: the activation of a reversed sale, the use of a reversed payment. The reversals are
+    counted apart (few, found by ``ix_voucher_history_reversal``), so the count over every
+    history row of the range stays one plain pass."""
     period = _PERIOD.format(instant="h.occurred_at")
     within, bounds = _within(conn, scope, "h.occurred_at")
+    currency = _CURRENCY.format(column="v.currency")
+    kinds = {
+        "used": "voucher.redeemed",
+        "refunded": "voucher.refunded",
+        "returned": "voucher.returned",
+        "expired": "voucher.expired",
+    }
+    done = ", ".join(f"count(*) FILTER (WHERE h.type = '{t}') AS {k}" for k, t in kinds.items())
+    undone = ", ".join(f"count(*) FILTER (WHERE o.type = '{t}') AS {k}" for k, t in kinds.items())
+    net = ", ".join(f"d.{k} - coalesce(u.{k}, 0) AS {k}" for k in kinds)
     sql = f"""
-        WITH {_ISSUERS}
-        SELECT {period} AS period_start, iss.code AS issuer,
-               count(*) FILTER (WHERE h.state_after = 'active'
-                   AND coalesce(h.state_before, '') NOT IN ('active', 'blocked')) AS activated,
-               count(*) FILTER (WHERE h.type = 'voucher.redeemed') AS used,
-               count(*) FILTER (WHERE h.type = 'voucher.refunded') AS refunded,
-               count(*) FILTER (WHERE h.type = 'voucher.returned') AS returned,
-               count(*) FILTER (WHERE h.type = 'voucher.expired') AS expired
-          FROM voucher_history h
-          JOIN vouchers v ON v.id = h.voucher_id
-          JOIN iss ON iss.id = v.issuer_id
-         WHERE h.status = 'recorded' AND {within}
-           AND {_CURRENCY.format(column="v.currency")}
-         GROUP BY 1, 2 ORDER BY 1, 2"""
+        WITH {_ISSUERS},
+        done AS (
+            SELECT {period} AS period_start, iss.code AS issuer,
+                   count(*) FILTER (WHERE h.type <> 'voucher.reversed' AND {_ACTIVATES})
+                     AS activated,
+                   {done}
+              FROM voucher_history h
+              JOIN vouchers v ON v.id = h.voucher_id
+              JOIN iss ON iss.id = v.issuer_id
+             WHERE h.status = 'recorded' AND {within} AND {currency}
+             GROUP BY 1, 2
+        ),
+        undone AS (
+            SELECT {period} AS period_start, iss.code AS issuer,
+                   count(*) FILTER (WHERE {_DEACTIVATES}) AS activated,
+                   {undone}
+              FROM voucher_history h
+              JOIN vouchers v ON v.id = h.voucher_id
+              JOIN iss ON iss.id = v.issuer_id
+              LEFT JOIN LATERAL (
+                  SELECT o.type FROM voucher_history o
+                   WHERE o.operation_id = CAST(h.details ->> 'reversed_operation_id' AS uuid)
+                     AND o.voucher_id = h.voucher_id AND o.status = 'recorded'
+                   ORDER BY o.id LIMIT 1
+              ) o ON true
+             WHERE h.type = 'voucher.reversed' AND h.status = 'recorded'
+               AND {within} AND {currency}
+             GROUP BY 1, 2
+        )
+        SELECT d.period_start, d.issuer, d.activated - coalesce(u.activated, 0) AS activated,
+               {net}
+          FROM done d
+          LEFT JOIN undone u ON u.period_start = d.period_start AND u.issuer = d.issuer
+         ORDER BY 1, 2"""
     return _rows(conn, sql, {**scope.binds(), **bounds, "grouping": grouping})
+
+
+# A history row that brought a voucher into use, and a reversal's row that undid one (it goes
+# from the state the original led to back to the state before it).
+_ACTIVATES = (
+    "h.state_after = 'active' AND coalesce(h.state_before, '') NOT IN ('active', 'blocked')"
+)
+_DEACTIVATES = (
+    "h.state_before = 'active' AND coalesce(h.state_after, '') NOT IN ('active', 'blocked')"
+)
 
 
 def expiring(

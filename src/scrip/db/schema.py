@@ -351,6 +351,13 @@ ledger_transfers = Table(
     CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
     CheckConstraint("state IN ('pending', 'posted', 'voided', 'expired')", name="state"),
 )
+# The reports net a reversal against the operation it undid (db.reports): reversals are few,
+# and this finds them by date without reading the transfers they are among.
+Index(
+    "ix_ledger_transfers_reversal",
+    ledger_transfers.c.resolved_at,
+    postgresql_where=text("code = 'reversal' AND state = 'posted'"),
+)
 
 receipts = Table(
     "receipts",
@@ -428,6 +435,12 @@ voucher_history = Table(
     CheckConstraint("status IN ('recorded', 'pending', 'cancelled')", name="status"),
 )
 Index("ix_voucher_history_voucher", voucher_history.c.voucher_id, voucher_history.c.id)
+# The activity report counts reversals apart (db.reports): few rows among every history row.
+Index(
+    "ix_voucher_history_reversal",
+    voucher_history.c.occurred_at,
+    postgresql_where=text("type = 'voucher.reversed' AND status = 'recorded'"),
+)
 # Only rows that belong to an operation are ever looked up by it; bulk and lot history rows
 # have none, and a partial index spares a million index entries per million-voucher run.
 Index(

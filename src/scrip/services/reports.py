@@ -273,7 +273,8 @@ _REPORTS = [
         "sold",
         "Vouchers sold",
         "Sales per day, month, quarter or year: vouchers sold, the amount paid for them and the"
-        " bonus (extra value) they carried.",
+        " bonus (extra value) they carried. A sale the till reversed is taken off in the period"
+        " of the reversal.",
         PERIODIC,
         _flow_report(
             "Vouchers sold",
@@ -299,7 +300,8 @@ _REPORTS = [
     Report(
         "used_where",
         "Where vouchers were used",
-        "Payments with vouchers and the amount paid per issuer, store or register.",
+        "Payments with vouchers and the amount paid per issuer, store or register; a payment the"
+        " till reversed is taken off where and when it was reversed.",
         (*RANGE, "by"),
         _place_report(
             "Where vouchers were used",
@@ -346,14 +348,16 @@ _REPORTS = [
         "activity",
         "Vouchers activated, used and returned",
         "How many vouchers were activated, how many payments, refunds, returns of unused"
-        " vouchers and expiries there were per period.",
+        " vouchers and expiries there were per period, less those the till reversed (in the"
+        " period of the reversal).",
         PERIODIC,
         _activity,
     ),
     Report(
         "receipts",
         "Receipts paid with vouchers",
-        "Each receipt paid (partly) with vouchers: number, date, place, vouchers and amount.",
+        "Each receipt paid (partly) with vouchers: number, date, place, vouchers and amount,"
+        " less payments the till reversed.",
         PERIODIC,
         _receipts,
     ),

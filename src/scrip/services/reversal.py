@@ -99,9 +99,17 @@ def _undo(
         voucher = vouchers[voucher_id]
         voucher.state = before or after
         entries.append(_entry(voucher, reversal_id, operation_id, after))
-    _save(conn, involved, entries, till=till, now=now)
-    # A promotion's issue: its points and its place under the limits go back too.
+    # The reversal's rows name the receipt of what they undo: the reports take a reversed
+    # payment off its receipt (db.reports.receipts_paid).
     receipt_id, number = rows[0].receipt_id, rows[0].receipt_number
+    where = Where(
+        store_id=till.store_id,
+        register_id=till.register_id,
+        receipt_id=receipt_id,
+        receipt_number=number,
+    )
+    _save(conn, involved, entries, where=where, now=now)
+    # A promotion's issue: its points and its place under the limits go back too.
     scope = None
     if receipt_id is not None or number:
         scope = promotions_db.receipt_scope(
@@ -141,11 +149,9 @@ def _save(
     vouchers: list[VoucherRow],
     entries: list[HistoryEntry],
     *,
-    till: RegisterContext,
+    where: Where,
     now: datetime,
 ) -> None:
     for voucher in vouchers:
         vouchers_db.save_voucher(conn, voucher)
-    history_db.record(
-        conn, entries, where=Where(store_id=till.store_id, register_id=till.register_id), now=now
-    )
+    history_db.record(conn, entries, where=where, now=now)
