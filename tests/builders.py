@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from scrip import crypto
+from scrip.db import idempotency as keys_db
 from scrip.db.registers import RegisterContext, find_register_by_key_hash
 from scrip.services import catalog, pos
 from scrip.services.till import ReceiptInput
@@ -180,3 +182,17 @@ def sold_cards(conn: Connection, w: World, *, count: int, balance: int) -> list[
         now=now(),
     )
     return codes
+
+
+def remember_key(conn: Connection, w: World, key: str, operation_id: uuid.UUID) -> None:
+    """Store an operation done through the services under an idempotency key of the world's
+    till, as its call over HTTP would, so that it can be reversed by that key."""
+    keys_db.insert_answered(
+        conn,
+        register_id=w.till.register_id,
+        key=key,
+        request_hash="-",
+        status_code=201,
+        response_json="{}",
+        operation_id=operation_id,
+    )

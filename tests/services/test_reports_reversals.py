@@ -16,13 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from scrip.db import idempotency as keys_db
 from scrip.domain.money import Money
 from scrip.domain.reports import ReportResult
 from scrip.services import pos, reports, reversal
 from scrip.services.till import ReceiptInput
-from scrip.services.views import OperationResult
-from tests.builders import World, vouchers, world
+from tests.builders import remember_key, vouchers, world
 
 JAN_10 = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
 JAN_20 = datetime(2026, 1, 20, 10, 0, tzinfo=UTC)
@@ -33,19 +31,6 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 WINTER = {"from": "2026-01-01", "to": "2026-02-28"}
 
 
-def _keep(conn: Connection, w: World, key: str, done: OperationResult) -> None:
-    """Remember the operation under a key, as the till's call would, so it can be reversed."""
-    keys_db.insert_answered(
-        conn,
-        register_id=w.till.register_id,
-        key=key,
-        request_hash="-",
-        status_code=201,
-        response_json="{}",
-        operation_id=done.operation_id,
-    )
-
-
 @pytest.fixture
 def shop(conn: Connection) -> str:
     w = world(conn)
@@ -54,7 +39,7 @@ def shop(conn: Connection) -> str:
         sold = pos.sell(
             conn, till=w.till, items=[pos.SaleItem(code, amount)], receipt=ReceiptInput(), now=at
         )
-        _keep(conn, w, key, sold)
+        remember_key(conn, w, key, sold.operation_id)
     paid = pos.redeem(
         conn,
         till=w.till,
@@ -65,7 +50,7 @@ def shop(conn: Connection) -> str:
         receipt=ReceiptInput(number="R-9"),
         now=JAN_20,
     )
-    _keep(conn, w, "pay-x", paid)
+    remember_key(conn, w, "pay-x", paid.operation_id)
     assert reversal.reverse(conn, till=w.till, key="pay-x", now=FEB_3).outcome == "reversed"
     assert reversal.reverse(conn, till=w.till, key="sell-y", now=FEB_4).outcome == "reversed"
     issuer: str = conn.execute(

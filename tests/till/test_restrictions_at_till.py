@@ -11,14 +11,13 @@ import pytest
 from sqlalchemy import Connection
 
 from scrip import crypto
-from scrip.db import idempotency as keys_db
 from scrip.db.registers import find_register_by_key_hash
 from scrip.domain.basket import Line
 from scrip.domain.errors import ScripError
 from scrip.services import receipts, reversal
 from scrip.services.till import ReceiptInput
 from tests.api.snapshots import read
-from tests.builders import World, now, world
+from tests.builders import World, now, remember_key, world
 from tests.till.helpers import card_type, pay, receipt, sold
 
 
@@ -159,15 +158,7 @@ def test_a_reversed_payment_no_longer_counts_on_its_receipt(conn: Connection, w:
     first, second = sold(conn, w, kind), sold(conn, w, kind)
     by_number = receipt(number="R-88")
     paid = pay(conn, w, first, 100, rcpt=by_number)
-    keys_db.insert_answered(
-        conn,
-        register_id=w.till.register_id,
-        key="pay-first",
-        request_hash="-",
-        status_code=201,
-        response_json="{}",
-        operation_id=paid.operation_id,
-    )
+    remember_key(conn, w, "pay-first", paid.operation_id)
     refused(conn, w, second, lambda: pay(conn, w, second, 100, rcpt=by_number))
 
     reversal.reverse(conn, till=w.till, key="pay-first", now=datetime.now(UTC))
