@@ -9,6 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from scrip.domain import restrictions
+from scrip.domain.schedule import Schedule
+
 
 @dataclass(frozen=True, slots=True)
 class RulesRow:
@@ -24,6 +27,30 @@ class RulesRow:
     e_voucher_use: str | None
     buyer_holder_id: int | None
     recipient_holder_id: int | None
+
+    def rules(self, *, card_id: str | None) -> restrictions.Rules:
+        """The restrictions the till checks (``card_id``: the club card the voucher is bound
+        to), and what a look-up shows (``services.views.Restrictions``)."""
+
+        def listed(values: list[Any] | None) -> tuple[Any, ...] | None:
+            return tuple(values) if values is not None else None
+
+        days = self.allowed_days
+        return restrictions.Rules(
+            products=listed(self.supported_products),
+            groups=listed(self.supported_product_groups),
+            store_ids=listed(self.allowed_store_ids),
+            schedule=Schedule(
+                days=frozenset(days) if days is not None else None,
+                from_minute=self.allowed_from_minute,
+                until_minute=self.allowed_until_minute,
+            ),
+            max_per_receipt=self.max_per_receipt,
+            card_id=card_id,
+            e_voucher_use=self.e_voucher_use,
+            buyer_holder_id=self.buyer_holder_id,
+            recipient_holder_id=self.recipient_holder_id,
+        )
 
 
 # Read as one JSON value beside the voucher's row (``db.vouchers``), under the same lock.

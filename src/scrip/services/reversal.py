@@ -66,13 +66,14 @@ def _undo(
         ),
         {"op": operation_id},
     ).all()
-    vouchers = {v.id: v for v in vouchers_db.lock_vouchers_by_id(conn, [r[0] for r in rows])}
-    for voucher_id, _before, after, _receipt_id, _number in rows:
-        if vouchers[voucher_id].state != after:
+    ids = [row.voucher_id for row in rows]
+    vouchers = {v.id: v for v in vouchers_db.lock_vouchers_by_id(conn, ids)}
+    for row in rows:
+        if vouchers[row.voucher_id].state != row.state_after:
             raise Conflict(
                 "the voucher has changed since; reverse it by a new operation",
                 code="reversal_not_possible",
-                state=vouchers[voucher_id].state,
+                state=vouchers[row.voucher_id].state,
             )
     posted = ledger_db.posted_transfers_of(conn, operation_id)
     compensation = [
@@ -95,10 +96,10 @@ def _undo(
         if voucher.balance_minor < voucher.held_minor:
             raise Conflict("the value has been spent since", code="reversal_not_possible")
     entries = []
-    for voucher_id, before, after, _receipt_id, _number in rows:
-        voucher = vouchers[voucher_id]
-        voucher.state = before or after
-        entries.append(_entry(voucher, reversal_id, operation_id, after))
+    for row in rows:
+        voucher = vouchers[row.voucher_id]
+        voucher.state = row.state_before or row.state_after
+        entries.append(_entry(voucher, reversal_id, operation_id, row.state_after))
     # The reversal's rows name the receipt of what they undo: the reports take a reversed
     # payment off its receipt (db.reports.receipts_paid).
     receipt_id, number = rows[0].receipt_id, rows[0].receipt_number

@@ -20,7 +20,6 @@ from scrip.domain import discounts, restrictions
 from scrip.domain.basket import Basket, check_total, qualifying
 from scrip.domain.errors import InsufficientBalance, RestrictionRefused
 from scrip.domain.lifecycle import Classification
-from scrip.domain.schedule import Schedule
 from scrip.services.till import Context
 from scrip.services.views import OperationResult
 
@@ -32,27 +31,6 @@ class Payment:
     amount_minor: int
     earns_points: bool
     discount: discounts.Discount | None = None
-
-
-def effective_rules(row: rules_db.RulesRow, voucher: VoucherRow) -> restrictions.Rules:
-    days = row.allowed_days
-    return restrictions.Rules(
-        products=tuple(row.supported_products) if row.supported_products is not None else None,
-        groups=tuple(row.supported_product_groups)
-        if row.supported_product_groups is not None
-        else None,
-        store_ids=tuple(row.allowed_store_ids) if row.allowed_store_ids is not None else None,
-        schedule=Schedule(
-            days=frozenset(days) if days is not None else None,
-            from_minute=row.allowed_from_minute,
-            until_minute=row.allowed_until_minute,
-        ),
-        max_per_receipt=row.max_per_receipt,
-        card_id=voucher.card_id,
-        e_voucher_use=row.e_voucher_use,
-        buyer_holder_id=row.buyer_holder_id,
-        recipient_holder_id=row.recipient_holder_id,
-    )
 
 
 def holder_presented(conn: Connection, *, till: RegisterContext, basket: Basket) -> int | None:
@@ -80,7 +58,7 @@ def check_payment(
     check_total(basket)
     assert voucher.till_rules is not None, "db.vouchers reads the rules with the voucher"
     row = rules_db.rules_of(voucher.till_rules)
-    rules = effective_rules(row, voucher)
+    rules = row.rules(card_id=voucher.card_id)
     same_type = paid = 0
     if rules.max_per_receipt is not None or rules.limits_products:
         same_type, paid = rules_db.type_on_receipt(

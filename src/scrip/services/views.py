@@ -31,18 +31,15 @@ class Restrictions:
         """None when nothing restricts the voucher (most gift cards)."""
         if not till_rules:
             return None
-        rules = rules_of(till_rules)
-
-        def listed(values: list[Any] | None) -> tuple[Any, ...] | None:
-            return tuple(values) if values is not None else None
-
+        rules = rules_of(till_rules).rules(card_id=None)
+        days = rules.schedule.days
         found = cls(
-            products=listed(rules.supported_products),
-            product_groups=listed(rules.supported_product_groups),
-            store_ids=listed(rules.allowed_store_ids),
-            days=listed(rules.allowed_days),
-            from_minute=rules.allowed_from_minute,
-            until_minute=rules.allowed_until_minute,
+            products=rules.products,
+            product_groups=rules.groups,
+            store_ids=rules.store_ids,
+            days=tuple(sorted(days)) if days is not None else None,
+            from_minute=rules.schedule.from_minute,
+            until_minute=rules.schedule.until_minute,
             max_per_receipt=rules.max_per_receipt,
         )
         return None if found == _UNRESTRICTED else found
