@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from scrip.db.batch import write, write_behind
 
@@ -60,3 +61,19 @@ def test_a_refusal_inside_the_block_sends_nothing(scratch: Connection) -> None:
 def test_outside_the_block_a_write_runs_at_once(scratch: Connection) -> None:
     write(scratch, INSERT, {"id": 1, "v": "a"})
     assert _values(scratch) == [(1, "a")]
+
+
+def test_a_server_gone_mid_transaction_surfaces_as_the_database_error(engine: Engine) -> None:
+    """The API answers 503 database_unavailable to an ``OperationalError``. When the server
+    drops the connection at the flush, that error must reach the caller — not a
+    ``PendingRollbackError`` from cleaning up the invalidated connection (a 500)."""
+    with engine.connect() as victim, engine.connect() as admin:
+        victim.execute(text("CREATE TEMP TABLE scratch (id int PRIMARY KEY, v text)"))
+        pid = victim.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with pytest.raises(OperationalError) as raised, write_behind(victim):
+            write(victim, INSERT, {"id": 1, "v": "a"})
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert raised.value.connection_invalidated
+        victim.rollback()
+        # the pool's next connection works
+        assert victim.execute(text("SELECT 1")).scalar_one() == 1

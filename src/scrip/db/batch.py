@@ -45,7 +45,7 @@ def write_behind(conn: Connection) -> Iterator[None]:
         yield
         flush(conn)
     finally:
-        conn.info.pop(_QUEUE, None)
+        _forget(conn, _QUEUE)
 
 
 def write(
@@ -77,7 +77,15 @@ def flush(conn: Connection) -> None:
     try:
         raw.execute(conn, statement, params)
     finally:
-        conn.info.pop(_FLUSHING, None)
+        _forget(conn, _FLUSHING)
+
+
+def _forget(conn: Connection, name: str) -> None:
+    # A connection invalidated by a dropped server refuses ``info`` until its transaction is
+    # rolled back, and reading it would hide the real error (the till's 503 became a 500). The
+    # pool clears that ``info`` when it reconnects, so there is nothing to clean up then.
+    if not conn.invalidated:
+        conn.info.pop(name, None)
 
 
 def is_flushing(conn: Connection) -> bool:
