@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from scrip.db.engine import make_engine
+from scrip.server import create_app
 from tests import builders
 from tests.api.conftest import Till, issue
 from tests.api.snapshots import history_types, snapshot
@@ -336,3 +338,35 @@ def test_transfer_needs_the_pin_of_the_source(engine: Engine, shop: World, till:
     _error(answer, 403, "pin_required")
     assert snapshot(engine, shop, code) == before
     assert snapshot(engine, shop, target) == target_before
+
+
+def test_a_connection_the_server_dropped_is_retried_and_the_payment_made_once(
+    engine: Engine, database_url: str, shop: World, till: Till
+) -> None:
+    """The pool does not ping before use (a round trip per call), so a till's call may be the
+    one that finds its connection dead — mid-transaction, inside the write-behind block. The
+    call is run again on a fresh connection and pays once; it was a 500 when cleaning up the
+    dead connection hid the database's error."""
+    code = _active_card(engine, shop, till)
+    lonely = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        with TestClient(create_app(engine=lonely), raise_server_exceptions=False) as client:
+            own = Till(client, shop.key)
+            assert own.get(f"/vouchers/{code}").status_code == 200  # the one connection, pooled
+            with lonely.connect() as conn:
+                pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with engine.connect() as admin:
+                assert admin.execute(
+                    text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}
+                ).scalar_one()
+
+            key = str(uuid.uuid4())
+            paid = own.post(f"/vouchers/{code}/redemptions", _pay(700), key=key)
+            assert paid.status_code == 201, paid.text
+            with lonely.connect() as conn:
+                assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+            again = own.post(f"/vouchers/{code}/redemptions", _pay(700), key=key)
+            assert again.headers.get("Idempotent-Replayed") == "true"
+    finally:
+        lonely.dispose()
+    assert till.get(f"/vouchers/{code}").json()["balance_minor"] == 4300
