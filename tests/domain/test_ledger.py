@@ -20,6 +20,7 @@ from scrip.domain.ledger import (
     TransferCode,
     available,
     breakage_legs,
+    check_refund,
     check_reload,
     check_spend,
     forfeit_legs,
@@ -67,7 +68,6 @@ def test_bad_sales(paid: int, bonus: int) -> None:
         (redemption_legs, Leg("voucher", "store", 7, T.redemption)),
         (refund_legs, Leg("store", "voucher", 7, T.refund)),
         (reload_legs, Leg("store", "voucher", 7, T.reload)),
-        (return_unused_legs, Leg("voucher", "store", 7, T.return_unused)),
         (transfer_legs, Leg("voucher", "voucher_target", 7, T.transfer)),
         (breakage_legs, Leg("voucher", "breakage", 7, T.breakage)),
         (forfeit_legs, Leg("voucher", "breakage", 7, T.forfeit)),
@@ -91,9 +91,39 @@ def test_requested_amounts_must_be_positive(legs: Callable[[int], list[Leg]]) ->
     assert caught.value.code == "invalid_amount"
 
 
-@pytest.mark.parametrize("legs", [return_unused_legs, breakage_legs, forfeit_legs])
+@pytest.mark.parametrize("legs", [breakage_legs, forfeit_legs])
 def test_zero_balances_post_nothing(legs: Callable[[int], list[Leg]]) -> None:
     assert legs(0) == []
+
+
+@pytest.mark.parametrize(
+    ("balance", "bonus", "expected"),
+    [
+        (
+            2_500,
+            500,
+            [
+                Leg("voucher", "store", 2_000, T.return_unused),
+                Leg("voucher", "promo", 500, T.return_unused),
+            ],
+        ),
+        (5_000, 0, [Leg("voucher", "store", 5_000, T.return_unused)]),
+        (300, 500, [Leg("voucher", "promo", 300, T.return_unused)]),
+        (0, 500, []),
+    ],
+)
+def test_a_return_pays_back_the_price_and_takes_back_the_bonus(
+    balance: int, bonus: int, expected: list[Leg]
+) -> None:
+    assert return_unused_legs(balance, bonus) == expected
+    assert -voucher_balance(expected) == balance
+
+
+def test_a_refund_returns_at_most_what_is_refundable() -> None:
+    check_refund(amount=300, refundable=300)
+    with pytest.raises(InsufficientBalance) as caught:
+        check_refund(amount=301, refundable=300)
+    assert (caught.value.code, caught.value.details["spent_minor"]) == ("refund_exceeds_spent", 300)
 
 
 def voucher_balance(legs: list[Leg]) -> int:

@@ -149,7 +149,7 @@ def test_validity_by_local_days_and_windows_that_would_invert(conn: Connection) 
     ("action", "changes", "code"),
     [
         ("change_validity", {}, "invalid_changes"),
-        ("block", {"valid_until_on": "2031-01-01"}, "invalid_changes"),
+        ("unblock", {"valid_until_on": "2031-01-01"}, "invalid_changes"),
         ("change_validity", {"valid_until": "2031-01-01T00:00"}, "naive_datetime"),
         (
             "change_validity",

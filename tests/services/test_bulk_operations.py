@@ -241,6 +241,7 @@ def test_requests_are_checked(conn: Connection) -> None:
             "action": "block",
             "selection": bulk.Selection(type_code="card"),
             "operator": "op1",
+            "reason": "lost in transit",
             "now": builders.now(),
             **overrides,
         }
@@ -248,7 +249,8 @@ def test_requests_are_checked(conn: Connection) -> None:
 
     refusals = [
         ({"action": "redeem"}, "invalid_bulk_action"),
-        ({"action": "cancel"}, "reason_required"),
+        ({"action": "cancel", "reason": None}, "reason_required"),
+        ({"reason": " "}, "reason_required"),
         ({"selection": bulk.Selection()}, "selection_empty"),
         ({"selection": bulk.Selection(codes=("X",), serial_from=1)}, "invalid_selection"),
         ({"selection": bulk.Selection(type_code="nope")}, "voucher_type_not_found"),

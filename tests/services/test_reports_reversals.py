@@ -51,8 +51,14 @@ def shop(conn: Connection) -> str:
         now=JAN_20,
     )
     remember_key(conn, w, "pay-x", paid.operation_id)
-    assert reversal.reverse(conn, till=w.till, key="pay-x", now=FEB_3).outcome == "reversed"
-    assert reversal.reverse(conn, till=w.till, key="sell-y", now=FEB_4).outcome == "reversed"
+    assert (
+        reversal.reverse(conn, till=w.till, key="pay-x", own_key="r1", now=FEB_3).outcome
+        == "reversed"
+    )
+    assert (
+        reversal.reverse(conn, till=w.till, key="sell-y", own_key="r2", now=FEB_4).outcome
+        == "reversed"
+    )
     issuer: str = conn.execute(
         text("SELECT code FROM issuers WHERE id = :i"), {"i": w.issuer_id}
     ).scalar_one()

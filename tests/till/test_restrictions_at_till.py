@@ -161,7 +161,7 @@ def test_a_reversed_payment_no_longer_counts_on_its_receipt(conn: Connection, w:
     remember_key(conn, w, "pay-first", paid.operation_id)
     refused(conn, w, second, lambda: pay(conn, w, second, 100, rcpt=by_number))
 
-    reversal.reverse(conn, till=w.till, key="pay-first", now=datetime.now(UTC))
+    reversal.reverse(conn, till=w.till, key="pay-first", own_key="r", now=datetime.now(UTC))
 
     assert pay(conn, w, second, 100, rcpt=by_number).amount_minor == 100
 

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi.responses import JSONResponse, Response
 from psycopg import errors as pg_errors
@@ -29,7 +29,20 @@ from scrip.db.registers import RegisterContext
 from scrip.domain.errors import Busy, IdempotencyRefused, ScripError
 from scrip.services import refusals
 
-Work = Callable[[Connection, datetime], tuple[int, BaseModel, uuid.UUID | None]]
+
+class Answer(NamedTuple):
+    """What a call's work answers: its status and body, the operation it made (what a reversal
+    by its key undoes), and for the receipt calls what they were (``services.reversal.Call``)
+    and the receipt."""
+
+    status: int
+    body: BaseModel
+    operation_id: uuid.UUID | None
+    call: str | None = None
+    receipt_id: int | None = None
+
+
+Work = Callable[[Connection, datetime], Answer]
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _ATTEMPTS = 5
 
@@ -83,18 +96,20 @@ def _once(
     # statement. A key already known fails that statement (``keys_db.insert_answered``), so
     # nothing of this attempt is kept and the stored answer is replayed instead.
     with engine.begin() as conn, write_behind(conn):
-        status, answer, operation_id = work(conn, utc_now())
-        body = answer.model_dump_json()
+        answer = work(conn, utc_now())
+        body = answer.body.model_dump_json()
         keys_db.insert_answered(
             conn,
             register_id=till.register_id,
             key=key,
             request_hash=request_hash,
-            status_code=status,
+            status_code=answer.status,
             response_json=body,
-            operation_id=operation_id,
+            operation_id=answer.operation_id,
+            call=answer.call,
+            receipt_id=answer.receipt_id,
         )
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(body, status_code=answer.status, media_type="application/json")
 
 
 def _key_known(error: DBAPIError) -> bool:

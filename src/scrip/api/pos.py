@@ -6,7 +6,6 @@ transaction holds the effect and the stored answer.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
@@ -18,8 +17,10 @@ from sqlalchemy import Connection
 
 from scrip.api import idempotency
 from scrip.api.deps import EngineDep, Mutation, MutationDep, RegisterDep, read
+from scrip.api.idempotency import Answer
 from scrip.domain.money import Money
 from scrip.services import pos, receipts, reversal
+from scrip.services.reversal import Call
 from scrip.services.till import ReceiptInput
 from scrip.services.views import OperationResult
 from scrip.wire import pos as wire
@@ -40,8 +41,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 router = APIRouter(prefix="/v1/pos", tags=["pos"], responses=ERRORS)
-
-Answer = tuple[int, BaseModel, uuid.UUID | None]
 
 
 def receipt_input(r: wire.ReceiptIn | wire.OpenReceiptIn) -> ReceiptInput:
@@ -70,11 +69,8 @@ def _operation(
 ) -> Response:
     def work(conn: Connection, now: datetime) -> Answer:
         result = service(conn, now)
-        return (
-            201,
-            wire.OperationOut.model_validate(result, from_attributes=True),
-            result.operation_id,
-        )
+        out = wire.OperationOut.model_validate(result, from_attributes=True)
+        return Answer(201, out, result.operation_id)
 
     return _run(m, body, work)
 
@@ -103,7 +99,8 @@ def open_receipt(body: wire.OpenReceiptIn, m: MutationDep) -> Response:
         result = receipts.open_receipt(
             conn, till=m.till, receipt=receipt_input(body), timeout_s=body.timeout_s, now=now
         )
-        return 201, wire.ReceiptOut.model_validate(result, from_attributes=True), None
+        out = wire.ReceiptOut.model_validate(result, from_attributes=True)
+        return Answer(201, out, None, Call.receipt_open, result.receipt_id)
 
     return _run(m, body, work)
 
@@ -117,7 +114,9 @@ def _close(m: Mutation, receipt_id: int, body: wire.ConfirmIn | None, *, confirm
             )
         else:
             result = receipts.cancel(conn, till=m.till, receipt_id=receipt_id, now=now)
-        return 200, wire.ReceiptOut.model_validate(result, from_attributes=True), None
+        out = wire.ReceiptOut.model_validate(result, from_attributes=True)
+        call = Call.receipt_confirm if confirm else Call.receipt_cancel
+        return Answer(200, out, None, call, receipt_id)
 
     return _run(m, body, work)
 
@@ -247,6 +246,7 @@ def _state_route(what: str, path: str, summary: str) -> None:
                 what=what,
                 receipt=receipt_input(body.receipt),
                 now=now,
+                reason=body.reason,
             ),
         )
 
@@ -272,7 +272,10 @@ def reverse(body: wire.ReversalIn, m: MutationDep) -> Response:
     arrived, make sure it never takes effect."""
 
     def work(conn: Connection, now: datetime) -> Answer:
-        result = reversal.reverse(conn, till=m.till, key=body.idempotency_key, now=now)
-        return 200, wire.ReversalOut.model_validate(result, from_attributes=True), None
+        result = reversal.reverse(
+            conn, till=m.till, key=body.idempotency_key, own_key=m.key, now=now
+        )
+        out = wire.ReversalOut.model_validate(result, from_attributes=True)
+        return Answer(200, out, None, Call.reversal)
 
     return _run(m, body, work)

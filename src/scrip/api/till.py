@@ -4,17 +4,16 @@ other POS call; the till's key is required."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict
 from datetime import datetime
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from scrip.api import idempotency
 from scrip.api.deps import EngineDep, MutationDep, RegisterDep, read
+from scrip.api.idempotency import Answer
 from scrip.api.pos import ERRORS, receipt_input
 from scrip.db import holders as holders_db
 from scrip.services import holders, issuing
@@ -22,8 +21,6 @@ from scrip.services.loyalty import BUILT_IN, PointsMove
 from scrip.wire import till as wire
 
 router = APIRouter(prefix="/v1/pos", tags=["till rules"], responses=ERRORS)
-
-Answer = tuple[int, BaseModel, uuid.UUID | None]
 
 
 @router.post("/promotions/evaluate", status_code=201, response_model=wire.PromotionEvaluationOut)
@@ -51,7 +48,7 @@ def evaluate(body: wire.PromotionEvaluateIn, m: MutationDep) -> Response:
             ],
             points_spent=issued.points_spent,
         )
-        return 201, answer, issued.operation_id
+        return Answer(201, answer, issued.operation_id)
 
     return idempotency.run(m.engine, till=m.till, key=m.key, route=m.route, body=body, work=work)
 
@@ -64,11 +61,8 @@ def earn_points(card_id: str, body: wire.PointsIn, m: MutationDep) -> Response:
         move = PointsMove(m.till.issuer_id, card_id, body.points, body.reason, now)
         balance = BUILT_IN.earn(conn, move)
         card = holders.get_card(conn, issuer_id=m.till.issuer_id, card_id=card_id)
-        return (
-            201,
-            wire.ClubCardOut(card_id=card_id, state=card.state, points_balance=balance),
-            None,
-        )
+        out = wire.ClubCardOut(card_id=card_id, state=card.state, points_balance=balance)
+        return Answer(201, out, None)
 
     return idempotency.run(m.engine, till=m.till, key=m.key, route=m.route, body=body, work=work)
 

@@ -66,6 +66,9 @@ class Plan:
     details: dict[str, Any] = field(default_factory=dict)
     changes: Mapping[str, Any] = field(default_factory=dict)  # column -> value (CHANGEABLE)
     windows: Sequence[Window] = ()  # per type, for activation
+    # A block sets who set it (the back office) and why; an unblock clears it (domain.blocks).
+    block: str | None = None  # "set" | "clear" | None
+    block_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +182,14 @@ def _apply(plan: Plan) -> str:
             f"{column} = CASE WHEN j.window_type IS NULL THEN v.{column} ELSE j.{bound} END"
             for column, bound in (("valid_from", "wfrom"), ("valid_until", "wuntil"))
         ]
+    if plan.block == "set":
+        sets += [
+            "blocked_by = 'back_office'",
+            "block_store_id = NULL",
+            "block_reason = left(CAST(:block_reason AS text), 200)",
+        ]
+    elif plan.block == "clear":
+        sets += ["blocked_by = NULL", "block_store_id = NULL", "block_reason = NULL"]
     changed = "".join(f", {s}" for s in sets)
     before = ", ".join(f"'{column}', j.{column}" for column in plan.changes)
     details = "CAST(:details AS jsonb)"
@@ -214,6 +225,7 @@ def _params(plan: Plan) -> dict[str, Any]:
         "window_from": [w.valid_from for w in plan.windows],
         "window_until": [w.valid_until for w in plan.windows],
         **{f"c_{column}": value for column, value in plan.changes.items()},
+        **({"block_reason": plan.block_reason} if plan.block == "set" else {}),
     }
 
 

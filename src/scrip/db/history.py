@@ -90,17 +90,16 @@ def settle_pending(
     balance_after_minor: int,
     state_after: str,
     amount_minor: int | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """A pending row of an open receipt becomes recorded (confirmed) or cancelled; a partial
-    confirmation also records the amount finally taken."""
+    confirmation also records the amount finally taken, and ``details`` are added to the row's
+    (what a one-time voucher forfeited)."""
     write(
         conn,
-        text(
-            "UPDATE voucher_history SET status = :status, balance_after_minor = :balance,"
-            " state_after = :state, amount_minor = coalesce(:amount, amount_minor)"
-            " WHERE operation_id = :op AND voucher_id = :v AND status = 'pending'"
-        ),
+        _SETTLE,
         {
+            "details": details or {},
             "status": status,
             "balance": balance_after_minor,
             "state": state_after,
@@ -109,6 +108,14 @@ def settle_pending(
             "amount": amount_minor,
         },
     )
+
+
+_SETTLE = text(
+    "UPDATE voucher_history SET status = :status, balance_after_minor = :balance,"
+    " state_after = :state, amount_minor = coalesce(:amount, amount_minor),"
+    " details = details || :details"
+    " WHERE operation_id = :op AND voucher_id = :v AND status = 'pending'"
+).bindparams(bindparam("details", type_=JSONB))
 
 
 def list_history(conn: Connection, voucher_id: int) -> list[dict[str, Any]]:

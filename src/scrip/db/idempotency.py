@@ -23,6 +23,8 @@ class StoredKey:
     response: Any
     operation_id: uuid.UUID | None
     reversed_at: datetime | None
+    call: str | None = None
+    receipt_id: int | None = None
 
 
 # The key is not claimed first: it is inserted with the answer (serialized once: the text the
@@ -33,7 +35,8 @@ class StoredKey:
 # instead of two.
 _INSERT_ANSWERED = text(
     "INSERT INTO idempotency_keys (register_id, key, request_hash, status_code, response,"
-    " operation_id) VALUES (:r, :k, :h, :s, CAST(:body AS jsonb), :op)"
+    " operation_id, call, receipt_id) VALUES (:r, :k, :h, :s, CAST(:body AS jsonb), :op,"
+    " :call, :receipt)"
 )
 KEY_CONSTRAINT = "pk_idempotency_keys"
 
@@ -47,7 +50,11 @@ def insert_answered(
     status_code: int,
     response_json: str,
     operation_id: uuid.UUID | None,
+    call: str | None = None,
+    receipt_id: int | None = None,
 ) -> None:
+    """``call`` says what the call was (``services.reversal.Call``) and ``receipt_id`` the
+    receipt it opened, confirmed or cancelled: what a reversal by this key undoes."""
     write(
         conn,
         _INSERT_ANSWERED,
@@ -58,6 +65,8 @@ def insert_answered(
             "s": status_code,
             "body": response_json,
             "op": operation_id,
+            "call": call,
+            "receipt": receipt_id,
         },
         key=("idempotency_keys", register_id, key),
     )
@@ -66,8 +75,8 @@ def insert_answered(
 def lock_key(conn: Connection, *, register_id: int, key: str) -> StoredKey | None:
     row = conn.execute(
         text(
-            "SELECT request_hash, status_code, response, operation_id, reversed_at"
-            " FROM idempotency_keys WHERE register_id = :r AND key = :k FOR UPDATE"
+            "SELECT request_hash, status_code, response, operation_id, reversed_at, call,"
+            " receipt_id FROM idempotency_keys WHERE register_id = :r AND key = :k FOR UPDATE"
         ),
         {"r": register_id, "k": key},
     ).first()

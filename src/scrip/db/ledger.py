@@ -23,6 +23,22 @@ class NewTransfer:
     credit_account_id: int
     amount_minor: int
     code: str
+    reverses: int | None = None  # the transfer a reversal compensates
+
+
+@dataclass(frozen=True, slots=True)
+class PostedTransfer:
+    id: int
+    debit_account_id: int
+    credit_account_id: int
+    amount_minor: int
+    code: str
+
+    def compensation(self) -> NewTransfer:
+        """The reversal of this transfer: the same amount the other way, naming it."""
+        return NewTransfer(
+            self.credit_account_id, self.debit_account_id, self.amount_minor, "reversal", self.id
+        )
 
 
 def insert_account(
@@ -56,9 +72,9 @@ def shared_account_id(conn: Connection, *, issuer_id: int, kind: str, currency: 
 # Built once: parsing a text() clause's parameters costs more than sending the statement.
 _INSERT_TRANSFER = text(
     "INSERT INTO ledger_transfers (operation_id, debit_account_id, credit_account_id,"
-    " amount_minor, currency, code, state, receipt_id, created_at, resolved_at)"
-    " VALUES (:op, :debit, :credit, :amount, :currency, :code, :state, :receipt, :now,"
-    " :resolved)"
+    " amount_minor, currency, code, state, receipt_id, created_at, resolved_at,"
+    " reverses_transfer_id) VALUES (:op, :debit, :credit, :amount, :currency, :code, :state,"
+    " :receipt, :now, :resolved, :reverses)"
 )
 
 
@@ -89,6 +105,7 @@ def insert_transfers(
                 "receipt": receipt_id,
                 "now": now,
                 "resolved": now if state == "posted" else None,
+                "reverses": t.reverses,
             }
             for t in transfers
         ],
@@ -122,25 +139,46 @@ _RESOLVE_PENDING = text(
 )
 
 
-def posted_transfers_of(conn: Connection, operation_id: uuid.UUID) -> list[NewTransfer]:
+def posted_transfers_of(
+    conn: Connection, operation_ids: Sequence[uuid.UUID]
+) -> list[PostedTransfer]:
     rows = conn.execute(
         text(
-            "SELECT debit_account_id, credit_account_id, amount_minor, code FROM ledger_transfers"
-            " WHERE operation_id = :op AND state = 'posted' ORDER BY id"
+            "SELECT id, debit_account_id, credit_account_id, amount_minor, code"
+            " FROM ledger_transfers WHERE operation_id = ANY(:ops) AND state = 'posted'"
+            " ORDER BY id"
         ),
-        {"op": operation_id},
+        {"ops": list(operation_ids)},
     ).all()
-    return [NewTransfer(*row) for row in rows]
+    return [PostedTransfer(*row) for row in rows]
 
 
-def spent_minor(conn: Connection, account_id: int) -> int:
-    """What was paid with a voucher and not yet refunded to it (posted)."""
+# What was paid with the voucher and not given back: posted payments net of their reversals,
+# less refunds posted or held (net of reversed refunds). The most a refund may still return.
+_REFUNDABLE = text(
+    "SELECT coalesce(sum(CASE"
+    " WHEN t.code = 'redemption' THEN CASE WHEN t.state = 'posted' THEN t.amount_minor END"
+    " WHEN t.code = 'refund' THEN CASE WHEN t.state IN ('posted', 'pending')"
+    "  THEN -t.amount_minor END"
+    " WHEN o.code = 'redemption' THEN -t.amount_minor"
+    " WHEN o.code = 'refund' THEN t.amount_minor END), 0)"
+    " FROM ledger_transfers t LEFT JOIN ledger_transfers o ON o.id = t.reverses_transfer_id"
+    " WHERE (t.debit_account_id = :a OR t.credit_account_id = :a)"
+    " AND (t.code IN ('redemption', 'refund') OR (t.code = 'reversal' AND t.state = 'posted'))"
+)
+
+
+def refundable_minor(conn: Connection, account_id: int) -> int:
+    """What a refund to the voucher whose liability account is ``account_id`` may return."""
+    return int(conn.execute(_REFUNDABLE, {"a": account_id}).scalar_one())
+
+
+def pending_credits_minor(conn: Connection, account_id: int) -> int:
+    """What open receipts hold *for* the voucher: credits that confirming would post."""
     found = conn.execute(
         text(
-            "SELECT coalesce(sum(CASE WHEN code = 'redemption' THEN amount_minor"
-            " WHEN code = 'refund' THEN -amount_minor END), 0) FROM ledger_transfers"
-            " WHERE state = 'posted' AND ((code = 'redemption' AND debit_account_id = :a)"
-            " OR (code = 'refund' AND credit_account_id = :a))"
+            "SELECT coalesce(sum(amount_minor), 0) FROM ledger_transfers"
+            " WHERE credit_account_id = :a AND state = 'pending'"
         ),
         {"a": account_id},
     ).scalar_one()

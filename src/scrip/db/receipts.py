@@ -101,6 +101,15 @@ def close_receipt(conn: Connection, *, receipt_id: int, state: str, now: datetim
     )
 
 
+def mark_reversed(conn: Connection, *, receipt_id: int) -> None:
+    """A confirmed receipt undone as a whole by its confirm key."""
+    write(
+        conn,
+        text("UPDATE receipts SET state = 'reversed' WHERE id = :id AND state = 'confirmed'"),
+        {"id": receipt_id},
+    )
+
+
 def mark_pending_issues(conn: Connection, *, receipt_id: int) -> None:
     """Promotions issued vouchers into this open receipt (its lock is held): its close must
     settle them (``db.promotions.settle_receipt``)."""
@@ -115,15 +124,21 @@ def insert_operation(conn: Connection, **values: object) -> None:
     write(conn, rows.insert_statement("receipt_operations", tuple(values)), values)
 
 
-_PENDING = text(
+_IN_STATE = text(
     "SELECT id, receipt_id, operation_id, voucher_id, kind, amount_minor, state_before,"
     " state_on_confirm, target_voucher_id, state FROM receipt_operations"
-    " WHERE receipt_id = :r AND state = 'pending' ORDER BY id"
+    " WHERE receipt_id = :r AND state = :state ORDER BY id"
 )
 
 
 def pending_operations(conn: Connection, receipt_id: int) -> list[ReceiptOperation]:
-    found = raw.execute(conn, _PENDING, {"r": receipt_id}, dicts=True)
+    return operations_in(conn, receipt_id, state="pending")
+
+
+def operations_in(conn: Connection, receipt_id: int, *, state: str) -> list[ReceiptOperation]:
+    """The receipt's operations in ``state``: pending (held), confirmed (posted), dropped
+    (left out of the confirmation), cancelled or reversed."""
+    found = raw.execute(conn, _IN_STATE, {"r": receipt_id, "state": state}, dicts=True)
     return [ReceiptOperation(**row) for row in found]
 
 

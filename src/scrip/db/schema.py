@@ -240,6 +240,10 @@ vouchers = Table(
     Column("secret_key_id", String(32), nullable=True),
     Column("secret_sealed", LargeBinary, nullable=True),
     Column("lot_id", ForeignKey("lots.id"), nullable=True, index=True),
+    # Who set a block (domain.blocks.BlockedBy), at which store, and why; NULL when not blocked.
+    Column("blocked_by", String(16), nullable=True),
+    Column("block_store_id", BigInteger, nullable=True),
+    Column("block_reason", String(200), nullable=True),
     *_restriction_columns(),
     _created_at(),
     UniqueConstraint("issuer_id", "code"),
@@ -347,6 +351,9 @@ ledger_transfers = Table(
     Column("receipt_id", BigInteger, nullable=True),
     _created_at(),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
+    # A reversal transfer names the transfer it compensates (what was spent is counted net of
+    # reversed payments and refunds); NULL on every other transfer.
+    Column("reverses_transfer_id", BigInteger, nullable=True),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
     CheckConstraint("state IN ('pending', 'posted', 'voided', 'expired')", name="state"),
@@ -376,7 +383,9 @@ receipts = Table(
     Column("closed_at", DateTime(timezone=True), nullable=True),
     # Promotions issued vouchers into the open receipt: its close settles them (0011).
     Column("has_pending_issues", Boolean, nullable=False, server_default=text("false")),
-    CheckConstraint("state IN ('open', 'confirmed', 'cancelled', 'expired')", name="state"),
+    CheckConstraint(
+        "state IN ('open', 'confirmed', 'cancelled', 'expired', 'reversed')", name="state"
+    ),
 )
 Index("ix_receipts_open_expiry", receipts.c.expires_at, postgresql_where=text("state = 'open'"))
 
@@ -460,6 +469,10 @@ idempotency_keys = Table(
     Column("operation_id", Uuid, nullable=True),
     # A reversal by key: the effect was undone, or (tombstone) a late original is refused.
     Column("reversed_at", DateTime(timezone=True), nullable=True),
+    # What the call was (services.reversal.Call) and the receipt it opened, confirmed or
+    # cancelled: what a reversal by this key undoes, or why it can't.
+    Column("call", String(16), nullable=True),
+    Column("receipt_id", BigInteger, nullable=True),
     _created_at(),
 )
 

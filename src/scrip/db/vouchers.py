@@ -60,6 +60,10 @@ class VoucherRow:
     secret_sealed: bytes | None = field(default=None, repr=False)
     # The restrictions checked at the till (db.till_rules), read with the lock: no extra trip.
     till_rules: dict[str, Any] | None = None
+    # Who set a block, at which store, and why (domain.blocks); None when not blocked.
+    blocked_by: str | None = None
+    block_store_id: int | None = None
+    block_reason: str | None = None
 
 
 _SELECT = f"""
@@ -71,7 +75,8 @@ _SELECT = f"""
            t.reloadable, t.max_balance_minor, t.min_activation_receipt_minor,
            t.min_payment_receipt_minor, t.validity_basis, t.validity_days, t.valid_from_on,
            t.valid_until_on, t.return_to_prepared, t.pin_length, v.secret_key_id,
-           v.secret_sealed, {TILL_RULES} AS till_rules
+           v.secret_sealed, {TILL_RULES} AS till_rules, v.blocked_by, v.block_store_id,
+           v.block_reason
       FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
 """
 _BY_CODE = text(_SELECT + " WHERE v.issuer_id = :issuer_id AND v.code = :code")
@@ -115,6 +120,9 @@ _WRITABLE = (
     "pin_locked",
     "pending_receipt_id",
     "activated_at",
+    "blocked_by",
+    "block_store_id",
+    "block_reason",
 )
 
 

@@ -89,7 +89,7 @@ REFUSALS = (
 ENDS_VALUE = frozenset({Action.cancel, Action.purge})
 # Classifications whose activation is a movement of value (see the module docstring).
 VALUED_ACTIVATION = frozenset({Classification.gift_certificate, Classification.promotional_voucher})
-REASON_REQUIRED = frozenset({Action.cancel})
+REASON_REQUIRED = frozenset({Action.cancel, Action.block})
 
 # The states an edit may touch. S9 names draft, accepted and active for modify; prepared,
 # generated and handed_over are the same stage (made, not sold yet) in the other

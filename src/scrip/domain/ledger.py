@@ -108,9 +108,15 @@ def reload_legs(amount: int) -> list[Leg]:
     return _legs(STORE, VOUCHER, _amount(amount, zero_ok=False), TransferCode.reload)
 
 
-def return_unused_legs(balance: int) -> list[Leg]:
-    """Paying out / taking back the unused balance of a voucher."""
-    return _legs(VOUCHER, STORE, _amount(balance, zero_ok=True), TransferCode.return_unused)
+def return_unused_legs(balance: int, bonus: int) -> list[Leg]:
+    """Taking back an unused voucher: the customer is paid what they paid (to the store), and
+    the extra value they were given goes back to promotional expense. ``bonus`` is the type's
+    extra value; at most the balance of it is taken back."""
+    _amount(balance, zero_ok=True)
+    given = min(_amount(bonus, zero_ok=True), balance)
+    return _legs(VOUCHER, STORE, balance - given, TransferCode.return_unused) + _legs(
+        VOUCHER, PROMO, given, TransferCode.return_unused
+    )
 
 
 def transfer_legs(amount: int) -> list[Leg]:
@@ -174,8 +180,22 @@ def check_spend(*, balance: int, held: int, amount: int, partial_allowed: bool) 
     )
 
 
+def check_refund(*, amount: int, refundable: int) -> None:
+    """Refuse a refund above what was paid with the voucher and not given back yet: posted
+    payments net of their reversals, less refunds posted or held (``refundable``)."""
+    _amount(amount, zero_ok=False)
+    if amount > refundable:
+        raise InsufficientBalance(
+            "a refund can return at most what was paid with this voucher",
+            code="refund_exceeds_spent",
+            spent_minor=refundable,
+            amount_minor=amount,
+        )
+
+
 def check_reload(*, balance: int, held_credit: int, amount: int, max_balance: int | None) -> None:
-    """Refuse a reload that would lift balance + pending credits above ``max_balance``."""
+    """Refuse a credit (reload, refund, transfer in) that would lift balance + pending credits
+    (what open receipts already hold for the voucher) above ``max_balance``."""
     _amount(amount, zero_ok=False)
     would_be = balance + held_credit + amount
     if max_balance is not None and would_be > max_balance:

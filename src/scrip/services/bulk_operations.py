@@ -156,7 +156,12 @@ def _plan(conn: Connection, op: BulkOperationRow, now: datetime) -> Plan:
         details=details,
         changes=op.changes,
         windows=_activation_windows(conn, op.issuer_id, now) if action is Action.activate else (),
+        block=_BLOCKS.get(action),
+        block_reason=op.reason,
     )
+
+
+_BLOCKS: dict[bulk.BulkAction, str] = {Action.block: "set", Action.unblock: "clear"}
 
 
 def _activation_windows(conn: Connection, issuer_id: int, now: datetime) -> list[Window]:

@@ -4,6 +4,12 @@ Every POS operation comes down to ledger legs between symbolic roles (the vouche
 voucher, the store's clearing account, promotional expense, breakage income). This module
 resolves the roles to accounts, writes the transfers and keeps each voucher's cached balance
 (posted) and hold (pending debits) equal to what the ledger says.
+
+:func:`move` is the one place an operation is held or posted: inside an open receipt it holds
+the legs, shows the operation's pending state and remembers the operation for the receipt;
+without one it posts them and runs :func:`after_posted` — the same step the receipt's
+confirmation runs for each operation it posts (``services.receipts``), so what an operation
+does once its value is booked is written once, per kind (``domain.operations``).
 """
 
 from __future__ import annotations
@@ -16,10 +22,15 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from scrip.db import ledger as ledger_db
+from scrip.db import receipts as receipts_db
 from scrip.db.registers import RegisterContext
 from scrip.db.vouchers import VoucherRow
 from scrip.domain import ledger as rules
+from scrip.domain.blocks import BlockedBy
 from scrip.domain.lifecycle import Action, Classification, State, next_state
+from scrip.domain.operations import Kind, Spec
+from scrip.services.activation import activate
+from scrip.services.till import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +42,7 @@ class Accounts:
     def transfers(self, legs: Sequence[rules.Leg]) -> list[ledger_db.NewTransfer]:
         return [
             ledger_db.NewTransfer(
-                self.by_role[leg.debit], self.by_role[leg.credit], leg.amount, str(leg.code)
+                self.by_role[leg.debit], self.by_role[leg.credit], leg.amount, leg.code.value
             )
             for leg in legs
         ]
@@ -159,3 +170,117 @@ def settle_after_debit(
     if voucher.balance_minor == 0 or not voucher.multi_use:
         voucher.state = next_state(classification, State(voucher.state), Action.redeem_final)
     return forfeited
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One operation's movement of value, decided and ready to hold or post.
+
+    ``amount`` is what the receipt keeps for the operation (what it may be confirmed for);
+    ``state_on_confirm`` is the state the voucher takes once the value is posted (for a sale,
+    activation decides; for a payment, the voucher's rest)."""
+
+    spec: Spec
+    operation_id: uuid.UUID
+    voucher: VoucherRow
+    legs: Sequence[rules.Leg]
+    accounts: Accounts
+    amount: int
+    state_on_confirm: str
+    target: VoucherRow | None = None
+
+    @property
+    def vouchers(self) -> list[VoucherRow]:
+        return [self.voucher] + ([self.target] if self.target is not None else [])
+
+
+def move(conn: Connection, m: Move, *, ctx: Context, till: RegisterContext, now: datetime) -> int:
+    """Hold ``m`` in the receipt of ``ctx``, or post it and apply what follows. Returns what a
+    one-time voucher forfeited (posted), or 0."""
+    state_before = m.voucher.state
+    if ctx.receipt_id is None:
+        post(
+            conn,
+            operation_id=m.operation_id,
+            accounts=m.accounts,
+            legs=m.legs,
+            vouchers=m.vouchers,
+            receipt_id=None,
+            now=now,
+        )
+        return after_posted(
+            conn,
+            kind=m.spec.kind,
+            till=till,
+            voucher=m.voucher,
+            target=m.target,
+            state_on_confirm=m.state_on_confirm,
+            operation_id=m.operation_id,
+            receipt_id=None,
+            now=now,
+        )
+    hold(
+        conn,
+        operation_id=m.operation_id,
+        accounts=m.accounts,
+        legs=m.legs,
+        vouchers=m.vouchers,
+        receipt_id=ctx.receipt_id,
+        now=now,
+    )
+    if m.spec.pending_state is not None:
+        m.voucher.state = m.spec.pending_state
+    # A multi-use voucher may pay in several receipts at once; anything else is the receipt's.
+    if m.spec.kind is not Kind.redeem or not m.voucher.multi_use:
+        for voucher in m.vouchers:
+            voucher.pending_receipt_id = ctx.receipt_id
+    receipts_db.insert_operation(
+        conn,
+        receipt_id=ctx.receipt_id,
+        operation_id=m.operation_id,
+        voucher_id=m.voucher.id,
+        kind=m.spec.kind.value,
+        amount_minor=m.amount,
+        state_before=state_before,
+        state_on_confirm=m.state_on_confirm,
+        target_voucher_id=m.target.id if m.target is not None else None,
+    )
+    return 0
+
+
+def after_posted(
+    conn: Connection,
+    *,
+    kind: Kind,
+    till: RegisterContext,
+    voucher: VoucherRow,
+    target: VoucherRow | None,
+    state_on_confirm: str,
+    operation_id: uuid.UUID,
+    receipt_id: int | None,
+    now: datetime,
+) -> int:
+    """What an operation does once its value is posted, in one call or at confirmation: a sale
+    activates, a payment settles the voucher's rest (:func:`settle_after_debit`), a transfer
+    blocks the old card and activates the new one, the others take their state. Returns what a
+    one-time voucher forfeited."""
+    if kind is Kind.sell:
+        activate(voucher, till=till, now=now)
+        return 0
+    if kind is Kind.redeem:
+        return settle_after_debit(
+            conn,
+            till=till,
+            voucher=voucher,
+            operation_id=operation_id,
+            receipt_id=receipt_id,
+            now=now,
+        )
+    voucher.state = state_on_confirm
+    if kind is Kind.transfer:
+        voucher.blocked_by = BlockedBy.transfer.value
+        voucher.block_store_id = till.store_id
+        voucher.block_reason = None
+        if target is not None and target.state != State.active:
+            activate(target, till=till, now=now)
+    return 0

@@ -1,8 +1,15 @@
 """The POS operations (S7.1): look up, sell, redeem, refund, return, reload, transfer, block.
 
-Each is one function that locks what it touches, asks the domain, moves value through the
-ledger (posted, or held inside an open receipt) and writes the voucher's history row, all in
-the caller's transaction.
+Each is one function that locks what it touches, asks the domain what may happen, and hands
+the decided movement to ``movements.move`` — the one place that holds it inside an open
+receipt or posts it and applies what follows (the same step a receipt's confirmation runs) —
+then writes the voucher's history row, all in the caller's transaction. What each kind of
+operation is (its life-cycle action, history event, pending state) is ``domain.operations``.
+
+Bounds count what is held and what was reversed, not only what is posted: a refund returns at
+most what was paid with the voucher net of reversed payments and of refunds already posted or
+held (``db.ledger.refundable_minor``); a credit (reload, refund, transfer in) may not lift the
+balance plus what open receipts hold for the voucher above its maximum.
 """
 
 from __future__ import annotations
@@ -16,20 +23,22 @@ from sqlalchemy import Connection
 
 from scrip import crypto
 from scrip.db import history as history_db
-from scrip.db import receipts as receipts_db
+from scrip.db import ledger as ledger_db
 from scrip.db import vouchers as vouchers_db
 from scrip.db.history import HistoryEntry
-from scrip.db.ledger import spent_minor
 from scrip.db.registers import RegisterContext
 from scrip.db.vouchers import VoucherRow
 from scrip.domain import ledger as rules
 from scrip.domain import validity
+from scrip.domain.blocks import BlockedBy, check_till_may_lift
 from scrip.domain.codes import normalize
 from scrip.domain.errors import InsufficientBalance, InvalidInput, NotFound, TransitionNotAllowed
 from scrip.domain.lifecycle import Action, Classification, State, next_state
 from scrip.domain.money import Money
+from scrip.domain.operations import SPECS, Kind, projected_forfeit
 from scrip.services import movements, till_rules
-from scrip.services.activation import activate, check_sellable
+from scrip.services.activation import check_sellable
+from scrip.services.movements import Move
 from scrip.services.till import (
     Context,
     ReceiptInput,
@@ -111,8 +120,7 @@ def sell(
     total = 0
     for item, voucher in zip(items, locked.values(), strict=True):
         check_not_pending_elsewhere(voucher, ctx)
-        classification = Classification(voucher.classification)
-        next_state(classification, State(voucher.state), Action.activate)
+        next_state(Classification(voucher.classification), State(voucher.state), Action.activate)
         check_sellable(voucher, now=now)
         check_receipt_minimum(voucher.min_activation_receipt_minor, ctx, what="activation")
         value = _sale_value(voucher, item)
@@ -120,43 +128,21 @@ def sell(
         needs = tuple({leg.debit for leg in legs} & {"promo"})
         accounts = movements.accounts_for(conn, till=till, voucher=voucher, needs=needs)
         state_before = voucher.state
-        if ctx.receipt_id is not None:
-            movements.hold(
-                conn,
-                operation_id=operation_id,
-                accounts=accounts,
-                legs=legs,
-                vouchers=[voucher],
-                receipt_id=ctx.receipt_id,
-                now=now,
-            )
-            voucher.state = State.activating
-            voucher.pending_receipt_id = ctx.receipt_id
-            _pending_op(conn, ctx, operation_id, voucher, "sell", value, state_before, State.active)
-        else:
-            movements.post(
-                conn,
-                operation_id=operation_id,
-                accounts=accounts,
-                legs=legs,
-                vouchers=[voucher],
-                receipt_id=None,
-                now=now,
-            )
-            activate(voucher, till=till, now=now)
+        sale = Move(SPECS[Kind.sell], operation_id, voucher, legs, accounts, value, State.active)
+        movements.move(conn, sale, ctx=ctx, till=till, now=now)
         total += value
         _finish(
             conn,
             ctx,
             operation_id,
             voucher,
-            "voucher.sold",
+            sale.spec.event,
             value,
             state_before,
             now,
             details={"paid_minor": value, "bonus_minor": voucher.extra_value_minor},
         )
-    return _result(operation_id, "sell", ctx, total, list(locked.values()))
+    return _result(operation_id, Kind.sell, ctx, total, list(locked.values()))
 
 
 def redeem(
@@ -172,7 +158,8 @@ def redeem(
     keyring: crypto.Keyring | None = None,
 ) -> OperationResult:
     """Pay with a voucher. Inside an open receipt the amount is held until confirmation.
-    ``keyring`` opens the vault for a lot voucher's secret number."""
+    ``keyring`` opens the vault for a lot voucher's secret number. The answer says what a
+    one-time voucher forfeited (or, held, what confirming in full will forfeit)."""
     ctx = context(conn, till=till, receipt=receipt, now=now)
     voucher = lock_voucher(conn, till=till, code=code)
     check_currency(voucher, amount)
@@ -199,50 +186,45 @@ def redeem(
         partial_allowed=partial_allowed,
     )
     operation_id = uuid.uuid4()
-    legs = rules.redemption_legs(taken)
-    accounts = movements.accounts_for(conn, till=till, voucher=voucher)
     state_before = voucher.state
-    details: dict[str, object] = {"requested_minor": amount.amount}
-    if ctx.receipt_id is not None:
-        movements.hold(
-            conn,
-            operation_id=operation_id,
-            accounts=accounts,
-            legs=legs,
-            vouchers=[voucher],
-            receipt_id=ctx.receipt_id,
-            now=now,
-        )
-        if not voucher.multi_use:
-            voucher.pending_receipt_id = ctx.receipt_id
-        _pending_op(conn, ctx, operation_id, voucher, "redeem", taken, state_before, state_before)
-    else:
-        movements.post(
-            conn,
-            operation_id=operation_id,
-            accounts=accounts,
-            legs=legs,
-            vouchers=[voucher],
-            receipt_id=None,
-            now=now,
-        )
-        forfeited = movements.settle_after_debit(
-            conn, till=till, voucher=voucher, operation_id=operation_id, receipt_id=None, now=now
-        )
-        if forfeited:
-            details["forfeited_minor"] = forfeited
-    _finish(
-        conn,
-        ctx,
+    paid = Move(
+        SPECS[Kind.redeem],
         operation_id,
         voucher,
-        "voucher.redeemed",
+        rules.redemption_legs(taken),
+        movements.accounts_for(conn, till=till, voucher=voucher),
         taken,
         state_before,
-        now,
-        details=details,
     )
-    return till_rules.answer(_result(operation_id, "redeem", ctx, taken, [voucher]), payment)
+    forfeited = movements.move(conn, paid, ctx=ctx, till=till, now=now)
+    if ctx.two_phase:
+        forfeited = projected_forfeit(
+            multi_use=voucher.multi_use, balance=voucher.balance_minor, held=voucher.held_minor
+        )
+    details: dict[str, object] = {"requested_minor": amount.amount}
+    if forfeited and not ctx.two_phase:
+        details["forfeited_minor"] = forfeited
+    _finish(
+        conn, ctx, operation_id, voucher, paid.spec.event, taken, state_before, now, details=details
+    )
+    result = _result(operation_id, Kind.redeem, ctx, taken, [voucher], forfeited=forfeited)
+    return till_rules.answer(result, payment)
+
+
+def _check_credit_bound(conn: Connection, voucher: VoucherRow, amount: int) -> None:
+    """A credit may not lift the balance plus what open receipts hold for the voucher above
+    its maximum. Only the receipt the voucher belongs to can hold credits for it."""
+    if voucher.max_balance_minor is None:
+        return
+    pending = 0
+    if voucher.pending_receipt_id is not None:
+        pending = ledger_db.pending_credits_minor(conn, voucher.account_id)
+    rules.check_reload(
+        balance=voucher.balance_minor,
+        held_credit=pending,
+        amount=amount,
+        max_balance=voucher.max_balance_minor,
+    )
 
 
 def _credit(
@@ -253,69 +235,32 @@ def _credit(
     amount: Money,
     receipt: ReceiptInput,
     now: datetime,
-    action: Action,
-    kind: str,
-    event: str,
+    kind: Kind,
 ) -> OperationResult:
     """Value flowing back onto a voucher from the store: a refund or a reload."""
+    spec = SPECS[kind]
     ctx = context(conn, till=till, receipt=receipt, now=now)
     voucher = lock_voucher(conn, till=till, code=code)
     check_currency(voucher, amount)
     check_not_pending_elsewhere(voucher, ctx)
-    target = next_state(Classification(voucher.classification), State(voucher.state), action)
-    if action is Action.reload:
+    target = next_state(Classification(voucher.classification), State(voucher.state), spec.action)
+    if kind is Kind.reload:
         if not voucher.reloadable:
             raise TransitionNotAllowed("this voucher type is not reloadable", code="not_reloadable")
         validity.check(now, voucher.valid_from, voucher.valid_until)
-        rules.check_reload(
-            balance=voucher.balance_minor,
-            held_credit=0,
-            amount=amount.amount,
-            max_balance=voucher.max_balance_minor,
-        )
         legs = rules.reload_legs(amount.amount)
     else:
-        spent = _spent(conn, voucher)
-        if amount.amount > spent:
-            raise InsufficientBalance(
-                "a refund can return at most what was paid with this voucher",
-                code="refund_exceeds_spent",
-                spent_minor=spent,
-                amount_minor=amount.amount,
-            )
+        refundable = ledger_db.refundable_minor(conn, voucher.account_id)
+        rules.check_refund(amount=amount.amount, refundable=refundable)
         legs = rules.refund_legs(amount.amount)
+    _check_credit_bound(conn, voucher, amount.amount)
     operation_id = uuid.uuid4()
     accounts = movements.accounts_for(conn, till=till, voucher=voucher)
     state_before = voucher.state
-    if ctx.receipt_id is not None:
-        movements.hold(
-            conn,
-            operation_id=operation_id,
-            accounts=accounts,
-            legs=legs,
-            vouchers=[voucher],
-            receipt_id=ctx.receipt_id,
-            now=now,
-        )
-        voucher.pending_receipt_id = ctx.receipt_id
-        _pending_op(conn, ctx, operation_id, voucher, kind, amount.amount, state_before, target)
-    else:
-        movements.post(
-            conn,
-            operation_id=operation_id,
-            accounts=accounts,
-            legs=legs,
-            vouchers=[voucher],
-            receipt_id=None,
-            now=now,
-        )
-        voucher.state = target
-    _finish(conn, ctx, operation_id, voucher, event, amount.amount, state_before, now)
+    credit = Move(spec, operation_id, voucher, legs, accounts, amount.amount, target)
+    movements.move(conn, credit, ctx=ctx, till=till, now=now)
+    _finish(conn, ctx, operation_id, voucher, spec.event, amount.amount, state_before, now)
     return _result(operation_id, kind, ctx, amount.amount, [voucher])
-
-
-def _spent(conn: Connection, voucher: VoucherRow) -> int:
-    return spent_minor(conn, voucher.account_id)
 
 
 def refund(
@@ -329,15 +274,7 @@ def refund(
 ) -> OperationResult:
     """Goods paid with the voucher come back: the amount returns to the voucher."""
     return _credit(
-        conn,
-        till=till,
-        code=code,
-        amount=amount,
-        receipt=receipt,
-        now=now,
-        action=Action.refund,
-        kind="refund",
-        event="voucher.refunded",
+        conn, till=till, code=code, amount=amount, receipt=receipt, now=now, kind=Kind.refund
     )
 
 
@@ -351,22 +288,15 @@ def reload(
     now: datetime,
 ) -> OperationResult:
     return _credit(
-        conn,
-        till=till,
-        code=code,
-        amount=amount,
-        receipt=receipt,
-        now=now,
-        action=Action.reload,
-        kind="reload",
-        event="voucher.reloaded",
+        conn, till=till, code=code, amount=amount, receipt=receipt, now=now, kind=Kind.reload
     )
 
 
 def return_unused(
     conn: Connection, *, till: RegisterContext, code: str, receipt: ReceiptInput, now: datetime
 ) -> OperationResult:
-    """An unused certificate is handed back: the customer gets the price, the bonus returns."""
+    """An unused certificate is handed back: the customer gets the price, the bonus returns.
+    Unused: nothing paid with it that was not reversed or given back, nothing held on it."""
     ctx = context(conn, till=till, receipt=receipt, now=now)
     voucher = lock_voucher(conn, till=till, code=code)
     check_not_pending_elsewhere(voucher, ctx)
@@ -374,45 +304,21 @@ def return_unused(
         Action.refund_unused_to_prepared if voucher.return_to_prepared else Action.refund_unused
     )
     target = next_state(Classification(voucher.classification), State(voucher.state), action)
-    if _spent(conn, voucher) > 0 or voucher.held_minor > 0:
+    if (
+        voucher.held_minor > 0
+        or voucher.pending_receipt_id is not None
+        or ledger_db.refundable_minor(conn, voucher.account_id) > 0
+    ):
         raise TransitionNotAllowed("only an unused voucher can be returned", code="voucher_used")
-    paid = voucher.balance_minor - min(voucher.extra_value_minor, voucher.balance_minor)
-    legs = [
-        rules.Leg("voucher", "store", paid, rules.TransferCode.return_unused),
-        rules.Leg(
-            "voucher", "promo", voucher.balance_minor - paid, rules.TransferCode.return_unused
-        ),
-    ]
-    legs = [leg for leg in legs if leg.amount > 0]
+    legs = rules.return_unused_legs(voucher.balance_minor, voucher.extra_value_minor)
+    paid = sum(leg.amount for leg in legs if leg.credit == rules.STORE)
     operation_id = uuid.uuid4()
     accounts = movements.accounts_for(conn, till=till, voucher=voucher, needs=("promo",))
     state_before = voucher.state
-    if ctx.receipt_id is not None:
-        movements.hold(
-            conn,
-            operation_id=operation_id,
-            accounts=accounts,
-            legs=legs,
-            vouchers=[voucher],
-            receipt_id=ctx.receipt_id,
-            now=now,
-        )
-        voucher.state = State.refunding
-        voucher.pending_receipt_id = ctx.receipt_id
-        _pending_op(conn, ctx, operation_id, voucher, "return", paid, state_before, target)
-    else:
-        movements.post(
-            conn,
-            operation_id=operation_id,
-            accounts=accounts,
-            legs=legs,
-            vouchers=[voucher],
-            receipt_id=None,
-            now=now,
-        )
-        voucher.state = target
-    _finish(conn, ctx, operation_id, voucher, "voucher.returned", paid, state_before, now)
-    return _result(operation_id, "return", ctx, paid, [voucher])
+    returned = Move(SPECS[Kind.return_unused], operation_id, voucher, legs, accounts, paid, target)
+    movements.move(conn, returned, ctx=ctx, till=till, now=now)
+    _finish(conn, ctx, operation_id, voucher, returned.spec.event, paid, state_before, now)
+    return _result(operation_id, Kind.return_unused, ctx, paid, [voucher])
 
 
 def transfer_balance(
@@ -438,82 +344,33 @@ def transfer_balance(
     source_state = next_state(
         Classification(source.classification), State(source.state), Action.transfer_out
     )
-    target_state = next_state(
-        Classification(target.classification), State(target.state), Action.transfer_in
-    )
+    next_state(Classification(target.classification), State(target.state), Action.transfer_in)
     amount = source.balance_minor - source.held_minor
     if amount <= 0:
         raise InsufficientBalance(
             "nothing to transfer", code="insufficient_balance", available=amount
         )
-    rules.check_reload(
-        balance=target.balance_minor,
-        held_credit=0,
-        amount=amount,
-        max_balance=target.max_balance_minor,
-    )
+    _check_credit_bound(conn, target, amount)
     operation_id = uuid.uuid4()
-    legs = rules.transfer_legs(amount)
-    accounts = movements.accounts_for(conn, till=till, voucher=source, target=target)
     before = (source.state, target.state)
-    if ctx.receipt_id is not None:
-        movements.hold(
-            conn,
-            operation_id=operation_id,
-            accounts=accounts,
-            legs=legs,
-            vouchers=[source, target],
-            receipt_id=ctx.receipt_id,
-            now=now,
-        )
-        source.pending_receipt_id = target.pending_receipt_id = ctx.receipt_id
-        _pending_op(
-            conn,
-            ctx,
-            operation_id,
-            source,
-            "transfer",
-            amount,
-            source.state,
-            source_state,
-            target_voucher_id=target.id,
-        )
-    else:
-        movements.post(
-            conn,
-            operation_id=operation_id,
-            accounts=accounts,
-            legs=legs,
-            vouchers=[source, target],
-            receipt_id=None,
-            now=now,
-        )
-        source.state = source_state
-        if target.state != target_state:
-            activate(target, till=till, now=now)
-    _finish(
-        conn,
-        ctx,
+    moved = Move(
+        SPECS[Kind.transfer],
         operation_id,
         source,
-        "voucher.transferred_out",
+        rules.transfer_legs(amount),
+        movements.accounts_for(conn, till=till, voucher=source, target=target),
         amount,
-        before[0],
-        now,
-        details={"target_code": target.code},
+        source_state,
+        target=target,
     )
-    _finish(
-        conn,
-        ctx,
-        operation_id,
-        target,
-        "voucher.transferred_in",
-        amount,
-        before[1],
-        now,
-        details={"source_code": source.code},
-    )
-    return _result(operation_id, "transfer", ctx, amount, [source, target])
+    movements.move(conn, moved, ctx=ctx, till=till, now=now)
+    sides: list[tuple[VoucherRow, str, str, dict[str, object]]] = [
+        (source, "voucher.transferred_out", before[0], {"target_code": target.code}),
+        (target, "voucher.transferred_in", before[1], {"source_code": source.code}),
+    ]
+    for voucher, event, state_before, details in sides:
+        _finish(conn, ctx, operation_id, voucher, event, amount, state_before, now, details=details)
+    return _result(operation_id, Kind.transfer, ctx, amount, [source, target])
 
 
 _NO_VALUE_ACTIONS = {
@@ -531,41 +388,37 @@ def change_state(
     what: str,
     receipt: ReceiptInput,
     now: datetime,
+    reason: str | None = None,
 ) -> OperationResult:
-    """Block, unblock or hand over: no value moves, so it takes effect at once."""
+    """Block, unblock or hand over: no value moves, so it takes effect at once. A till's
+    block records the till's store and the reason; a till unblocks only what a till of its
+    store blocked (``domain.blocks``)."""
     action, event = _NO_VALUE_ACTIONS[what]
     ctx = context(conn, till=till, receipt=receipt, now=now)
     voucher = lock_voucher(conn, till=till, code=code)
     state_before = voucher.state
-    voucher.state = next_state(Classification(voucher.classification), State(voucher.state), action)
+    target = next_state(Classification(voucher.classification), State(voucher.state), action)
+    details: dict[str, object] = {}
+    if action is Action.block:
+        voucher.blocked_by, voucher.block_store_id = BlockedBy.till.value, till.store_id
+        voucher.block_reason = reason
+        details = {"blocked_by": BlockedBy.till.value, "reason": reason}
+    elif action is Action.unblock:
+        check_till_may_lift(voucher.blocked_by, voucher.block_store_id, till.store_id)
+        lifted = {
+            "blocked_by": voucher.blocked_by,
+            "store_id": voucher.block_store_id,
+            "reason": voucher.block_reason,
+        }
+        details = {"lifted": lifted}
+        if reason:
+            details["reason"] = reason
+        voucher.blocked_by = voucher.block_store_id = voucher.block_reason = None
+    voucher.state = target
     operation_id = uuid.uuid4()
     recorded = Context(ctx.where, None, ctx.amount_minor)
-    _finish(conn, recorded, operation_id, voucher, event, None, state_before, now)
+    _finish(conn, recorded, operation_id, voucher, event, None, state_before, now, details=details)
     return _result(operation_id, what, recorded, 0, [voucher])
-
-
-def _pending_op(
-    conn: Connection,
-    ctx: Context,
-    operation_id: uuid.UUID,
-    voucher: VoucherRow,
-    kind: str,
-    amount: int,
-    state_before: str,
-    state_on_confirm: str,
-    target_voucher_id: int | None = None,
-) -> None:
-    receipts_db.insert_operation(
-        conn,
-        receipt_id=ctx.receipt_id,
-        operation_id=operation_id,
-        voucher_id=voucher.id,
-        kind=kind,
-        amount_minor=amount,
-        state_before=state_before,
-        state_on_confirm=state_on_confirm,
-        target_voucher_id=target_voucher_id,
-    )
 
 
 def _finish(
@@ -596,11 +449,18 @@ def _finish(
 
 
 def _result(
-    operation_id: uuid.UUID, kind: str, ctx: Context, amount: int, vouchers: Sequence[VoucherRow]
+    operation_id: uuid.UUID,
+    kind: str,
+    ctx: Context,
+    amount: int,
+    vouchers: Sequence[VoucherRow],
+    *,
+    forfeited: int = 0,
 ) -> OperationResult:
     return OperationResult(
         operation_id=operation_id,
-        kind=kind,
+        kind=str(kind),
+        forfeited_minor=forfeited,
         status="pending" if ctx.two_phase else "recorded",
         amount_minor=amount,
         currency=vouchers[0].currency,

@@ -24,10 +24,11 @@ from scrip.db.registers import RegisterContext
 from scrip.db.vouchers import VoucherRow
 from scrip.domain import ledger as rules
 from scrip.domain import validity
-from scrip.domain.errors import InvalidInput, ReceiptRefused
+from scrip.domain.blocks import stops_held_payments
+from scrip.domain.errors import InvalidInput, ReceiptRefused, TransitionNotAllowed
 from scrip.domain.lifecycle import State
+from scrip.domain.operations import Kind, spec_of
 from scrip.services import movements
-from scrip.services.activation import activate
 from scrip.services.till import ReceiptInput, lock_open_receipt
 from scrip.services.views import VoucherView
 
@@ -40,6 +41,7 @@ class ReceiptResult:
     expires_at: datetime
     operations: int
     vouchers: tuple[VoucherView, ...] = ()
+    forfeited_minor: int = 0
 
 
 def open_receipt(
@@ -100,18 +102,25 @@ def confirm(
     now: datetime,
     amounts: Mapping[uuid.UUID, int] | None = None,
 ) -> ReceiptResult:
-    """Post every hold of the receipt. ``amounts`` may confirm a redemption for less than it
-    held (the customer paid the rest otherwise); the rest of that hold is released."""
+    """Post every hold of the receipt. ``amounts`` may confirm a payment for less than it held
+    (the customer paid the rest otherwise), and any operation for 0, which leaves it out (its
+    hold is released as a cancel would). Each voucher must still be usable: valid, and not
+    blocked since by a till or the back office (``voucher_blocked``)."""
     receipt = lock_open_receipt(conn, till=till, receipt_id=receipt_id, now=now)
     ops = receipts_db.pending_operations(conn, receipt.id)
     confirmed = _confirmed_amounts(ops, amounts or {})
     vouchers = _involved(conn, ops)
     for op in ops:
-        if op.kind in ("redeem", "transfer"):  # validity is checked at hold and again here
-            source = vouchers[op.voucher_id]
-            validity.check(now, source.valid_from, source.valid_until)
+        if confirmed[op.id] > 0:
+            _check_still_usable(op, vouchers[op.voucher_id], now)
+    forfeited = 0
     for op in ops:
-        _confirm_one(
+        if confirmed[op.id] == 0:
+            release_operation(
+                conn, op=op, vouchers=vouchers, ledger_state="voided", op_state="dropped", now=now
+            )
+            continue
+        forfeited += _confirm_one(
             conn,
             till=till,
             receipt=receipt,
@@ -120,7 +129,18 @@ def confirm(
             amount=confirmed[op.id],
             now=now,
         )
-    return _close(conn, receipt, "confirmed", vouchers, len(ops), now)
+    return _close(conn, receipt, "confirmed", vouchers, len(ops), now, forfeited=forfeited)
+
+
+def _check_still_usable(op: ReceiptOperation, voucher: VoucherRow, now: datetime) -> None:
+    if stops_held_payments(voucher.state, voucher.blocked_by):
+        raise TransitionNotAllowed(
+            "the voucher was blocked after this was held; confirm it for 0 or cancel",
+            code="voucher_blocked",
+            operation_id=str(op.operation_id),
+        )
+    if op.kind in (Kind.redeem, Kind.transfer):  # validity is checked at hold and again here
+        validity.check(now, voucher.valid_from, voucher.valid_until)
 
 
 def _confirmed_amounts(
@@ -145,9 +165,9 @@ def _confirmed_amounts(
                 held_minor=op.amount_minor,
                 amount_minor=amount,
             )
-        if op.kind != "redeem" and amount != op.amount_minor:
+        if 0 < amount < op.amount_minor and not spec_of(op.kind).partial_confirm:
             raise InvalidInput(
-                "only a redemption can be confirmed for less than it held",
+                "only a payment can be confirmed for less than it held (any operation for 0)",
                 code="partial_confirm_not_allowed",
                 kind=op.kind,
             )
@@ -164,7 +184,9 @@ def _confirm_one(
     vouchers: dict[int, VoucherRow],
     amount: int,
     now: datetime,
-) -> None:
+) -> int:
+    """Post one held operation (for ``amount`` > 0) and apply what follows, as the one-call
+    path does (``movements.after_posted``). Returns what a one-time voucher forfeited."""
     voucher = vouchers[op.voucher_id]
     target = vouchers.get(op.target_voucher_id) if op.target_voucher_id else None
     involved = [voucher] + ([target] if target else [])
@@ -180,22 +202,20 @@ def _confirm_one(
         movements.apply_posted(involved, transfers)
     else:
         _confirm_less(conn, till=till, voucher=voucher, op=op, amount=amount, now=now)
-    if op.kind == "redeem":
-        movements.settle_after_debit(
-            conn,
-            till=till,
-            voucher=voucher,
-            operation_id=op.operation_id,
-            receipt_id=receipt.id,
-            now=now,
-        )
-    elif op.kind == "sell":
-        activate(voucher, till=till, now=now)
-    else:
-        voucher.state = op.state_on_confirm
-    if target is not None and target.state != State.active:
-        activate(target, till=till, now=now)
-    _release_and_settle(conn, op, involved, receipt.id, "recorded", amount=amount)
+    forfeited = movements.after_posted(
+        conn,
+        kind=Kind(op.kind),
+        till=till,
+        voucher=voucher,
+        target=target,
+        state_on_confirm=op.state_on_confirm,
+        operation_id=op.operation_id,
+        receipt_id=receipt.id,
+        now=now,
+    )
+    details: dict[str, object] | None = {"forfeited_minor": forfeited} if forfeited else None
+    _release_and_settle(conn, op, involved, receipt.id, "recorded", amount=amount, details=details)
+    return forfeited
 
 
 def _confirm_less(
@@ -216,16 +236,15 @@ def _confirm_less(
         now=now,
     )
     movements.apply_held([voucher], released, -1)
-    if amount > 0:
-        movements.post(
-            conn,
-            operation_id=op.operation_id,
-            accounts=movements.accounts_for(conn, till=till, voucher=voucher),
-            legs=rules.redemption_legs(amount),
-            vouchers=[voucher],
-            receipt_id=op.receipt_id,
-            now=now,
-        )
+    movements.post(
+        conn,
+        operation_id=op.operation_id,
+        accounts=movements.accounts_for(conn, till=till, voucher=voucher),
+        legs=rules.redemption_legs(amount),
+        vouchers=[voucher],
+        receipt_id=op.receipt_id,
+        now=now,
+    )
 
 
 def _release_and_settle(
@@ -236,6 +255,7 @@ def _release_and_settle(
     status: str,
     amount: int | None = None,
     op_state: str | None = None,
+    details: dict[str, object] | None = None,
 ) -> None:
     for v in involved:
         if v.pending_receipt_id == receipt_id:
@@ -248,6 +268,7 @@ def _release_and_settle(
             balance_after_minor=v.balance_minor,
             state_after=v.state,
             amount_minor=amount,
+            details=details if v is involved[0] else None,
         )
     if op_state is None:
         op_state = "confirmed" if status == "recorded" else "cancelled"
@@ -312,6 +333,8 @@ def _close(
     vouchers: dict[int, VoucherRow],
     count: int,
     now: datetime,
+    *,
+    forfeited: int = 0,
 ) -> ReceiptResult:
     for v in vouchers.values():
         vouchers_db.save_voucher(conn, v)
@@ -325,6 +348,7 @@ def _close(
         receipt.expires_at,
         count,
         tuple(VoucherView.of(v) for v in vouchers.values()),
+        forfeited,
     )
 
 

@@ -113,3 +113,5 @@ class OperationResult:
     # discount voucher's discount split over the receipt lines.
     earns_points: bool | None = None
     discount_lines: tuple[tuple[str, int], ...] = ()
+    # What a one-time voucher forfeited to breakage (held: what confirming in full forfeits).
+    forfeited_minor: int = 0

@@ -100,6 +100,9 @@ class TransferIn(Strict):
 
 class StateChangeIn(Strict):
     receipt: ReceiptIn = Field(default_factory=ReceiptIn)
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="why the card is blocked or unblocked; kept in its history"
+    )
 
 
 class ReversalIn(Strict):
@@ -157,6 +160,11 @@ class OperationOut(BaseModel):
     discount_lines: list[tuple[str, int]] = Field(
         default=[], description="a discount voucher's discount per item code, in minor units"
     )
+    forfeited_minor: int = Field(
+        default=0,
+        description="what a one-time voucher forfeited to breakage by this payment; held in a"
+        " receipt, what confirming it in full will forfeit",
+    )
 
 
 class ReceiptOut(BaseModel):
@@ -166,11 +174,21 @@ class ReceiptOut(BaseModel):
     expires_at: datetime
     operations: int
     vouchers: list[VoucherOut] = []
+    forfeited_minor: int = Field(
+        default=0, description="what one-time vouchers forfeited when the receipt was confirmed"
+    )
 
 
 class ReversalOut(BaseModel):
     idempotency_key: str
-    outcome: Literal["reversed", "nothing_to_reverse", "already_reversed"]
+    outcome: Literal[
+        "reversed", "nothing_to_reverse", "already_reversed", "was_refused", "was_released"
+    ] = Field(
+        description="reversed: its effect is undone; nothing_to_reverse: this register never"
+        " sent the key (it is refused from now on); already_reversed; was_refused: the call was"
+        " refused, so nothing moved; was_released: it was held in a receipt that was cancelled,"
+        " timed out or left it out, so nothing moved"
+    )
     operation_id: uuid.UUID | None
 
 
