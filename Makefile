@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-external lint pytest bench clean
+.PHONY: run test test-external lint pytest bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test-external: $(STAMP)
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench
+
+## make soak: the till against the value model, long (SOAK_EXAMPLES, default 2000 examples)
+SOAK_EXAMPLES ?= 2000
+soak: $(STAMP)
+	SCRIP_MODEL_EXAMPLES=$(SOAK_EXAMPLES) SCRIP_MODEL_STEPS=60 $(BIN)/python -m pytest \
+		tests/model -q -s
 
 clean:
 	rm -rf $(VENV) .scrip

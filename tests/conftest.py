@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,10 +21,15 @@ from psycopg import BaseConnection
 from sqlalchemy import Connection, Engine
 
 from scrip import embedded_db
+from scrip.db.batch import check_snapshot_rule, write_behind
 from scrip.db.engine import make_engine, upgrade
 from scrip.db.invariants import violations
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Every test is a debug run of the write-behind queue: a queue that breaks its snapshot rule
+# (an UPDATE of a table it inserted into) fails the test that built it.
+check_snapshot_rule(True)
 
 
 def _server_dsn() -> str:
@@ -58,16 +64,33 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@contextmanager
+def rolled_back(engine: Engine, *, queued: bool = False) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back afterwards; the ledger invariants
+    are checked before the rollback. ``queued`` runs everything inside ``db.batch.write_behind``,
+    as the API runs a till call: writes wait in the queue until the next read."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        with write_behind(connection) if queued else nullcontext():
+            yield connection
+        broken = violations(connection)
+        transaction.rollback()
+    assert broken == {}, f"ledger invariants broken: {broken}"
+
+
 @pytest.fixture
 def conn(engine: Engine) -> Iterator[Connection]:
     """A connection inside a transaction that is rolled back after the test; the ledger
     invariants are checked before the rollback."""
-    with engine.connect() as connection:
-        transaction = connection.begin()
+    with rolled_back(engine) as connection:
         yield connection
-        broken = violations(connection)
-        transaction.rollback()
-    assert broken == {}, f"ledger invariants broken: {broken}"
+
+
+def both_ways(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Connection]:
+    """The ``conn`` of the service suites: every test runs once writing directly and once with
+    its writes queued as production queues them (``db.batch.write_behind``)."""
+    with rolled_back(engine, queued=request.param == "queued") as connection:
+        yield connection
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
-from scrip.db.batch import write, write_behind
+from scrip.db.batch import SnapshotRuleBroken, check_snapshot_rule, write, write_behind
 
 
 @pytest.fixture
@@ -77,3 +77,29 @@ def test_a_server_gone_mid_transaction_surfaces_as_the_database_error(engine: En
         victim.rollback()
         # the pool's next connection works
         assert victim.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_the_snapshot_rule_is_real_and_asserted(scratch: Connection) -> None:
+    """The control shows the hazard: with the check off, an UPDATE queued after the INSERT of
+    its row leaves in the same statement and changes nothing. With it on (as in every test),
+    the queue refuses it at the write."""
+    check_snapshot_rule(False)
+    try:
+        with write_behind(scratch):
+            write(scratch, INSERT, {"id": 1, "v": "a"})
+            write(scratch, UPDATE, {"id": 1, "v": "b"})
+        assert _values(scratch) == [(1, "a")]  # the update saw no row
+    finally:
+        check_snapshot_rule(True)
+
+    with pytest.raises(SnapshotRuleBroken), write_behind(scratch):
+        write(scratch, INSERT, {"id": 2, "v": "a"})
+        write(scratch, UPDATE, {"id": 2, "v": "b"})
+
+
+def test_a_read_between_lets_the_update_through(scratch: Connection) -> None:
+    with write_behind(scratch):
+        write(scratch, INSERT, {"id": 1, "v": "a"})
+        _values(scratch)  # flushes the queue
+        write(scratch, UPDATE, {"id": 1, "v": "b"})
+    assert _values(scratch) == [(1, "b")]

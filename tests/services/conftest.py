@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from scrip.services import lots
 from tests import builders
+from tests.conftest import both_ways
 from tests.services.bulk_jobs import ring
+
+
+@pytest.fixture(params=["direct", "queued"])
+def conn(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Connection]:
+    yield from both_ways(request, engine)
 
 
 @pytest.fixture

@@ -68,13 +68,14 @@ def _card(conn: Connection, w: World, amount: int) -> str:
 
 
 def _transfers(conn: Connection, operation_id: uuid.UUID) -> list[tuple[str, int, str, str]]:
-    """(code, amount, debit account kind, credit account kind) of an operation, in order."""
+    """(code, amount, debit account kind, credit account kind) of an operation, by code: legs
+    written in one statement of the write-behind queue get their ids in no set order."""
     rows = conn.execute(
         text(
             "SELECT t.code, t.amount_minor, d.kind, c.kind FROM ledger_transfers t"
             " JOIN ledger_accounts d ON d.id = t.debit_account_id"
             " JOIN ledger_accounts c ON c.id = t.credit_account_id"
-            " WHERE t.operation_id = :op AND t.state = 'posted' ORDER BY t.id"
+            " WHERE t.operation_id = :op AND t.state = 'posted' ORDER BY t.code, t.id"
         ),
         {"op": operation_id},
     ).all()
@@ -109,8 +110,8 @@ def test_selling_a_printed_voucher_adds_the_bonus_from_promotions(
     assert (sold.amount_minor, sold.status) == (2000, "recorded")
     assert _state(conn, w, code) == ("active", 2500)
     assert _transfers(conn, sold.operation_id) == [
-        ("sale", 2000, "store_clearing", "voucher_liability"),
         ("bonus", 500, "promo_expense", "voucher_liability"),
+        ("sale", 2000, "store_clearing", "voucher_liability"),
     ]
 
 
@@ -157,8 +158,8 @@ def test_a_one_time_certificate_used_in_part_forfeits_the_rest(conn: Connection,
     assert paid.amount_minor == 2000
     assert _state(conn, w, code) == ("redeemed", 0)
     assert _transfers(conn, paid.operation_id) == [
-        ("redemption", 2000, "voucher_liability", "store_clearing"),
         ("forfeit", 3000, "voucher_liability", "breakage_income"),
+        ("redemption", 2000, "voucher_liability", "store_clearing"),
     ]
     _refused(conn, w, [code], lambda: _redeem(conn, w, code, 100), "transition_not_allowed")
 

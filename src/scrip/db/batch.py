@@ -9,6 +9,13 @@ statement runs on the connection, so a read always sees every write queued befor
 
 A queued statement may carry a ``key``: a later statement with the same key replaces it (the
 voucher row is written whole, and one statement must never update a row twice).
+
+**The snapshot rule.** Every part of one statement sees the same snapshot, taken before any
+part of it ran. So an UPDATE or DELETE queued after an INSERT into the same table, in one
+queue, cannot see the inserted row and silently changes nothing. Never queue one: read in
+between (a read flushes), or write the row whole in its INSERT. :func:`check_snapshot_rule`
+turns on an assertion of the rule (the test suite does, for every test), refusing such a queue
+with :class:`SnapshotRuleBroken` at the write that breaks it.
 """
 
 from __future__ import annotations
@@ -29,6 +36,37 @@ from scrip.db import raw
 _QUEUE = "scrip.write_behind"
 _FLUSHING = "scrip.write_behind.flushing"
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
+_TARGET = re.compile(r"^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
+_checking = False
+
+
+class SnapshotRuleBroken(AssertionError):
+    """A write-behind queue holds an UPDATE or DELETE of a table it inserted into."""
+
+
+def check_snapshot_rule(enabled: bool = True) -> None:
+    """Assert the snapshot rule (see the module docstring) on every queued write from now on."""
+    global _checking
+    _checking = enabled
+
+
+@lru_cache(maxsize=1024)
+def _target(sql: str) -> tuple[str, str] | None:
+    """(verb, table) of a write statement: ``("INSERT", "voucher_history")``."""
+    found = _TARGET.match(sql)
+    return (found.group(1).split()[0].upper(), found.group(2).lower()) if found else None
+
+
+def _check(queue: Sequence[_Write], statement: TextClause) -> None:
+    target = _target(statement.text)
+    if target is None or target[0] == "INSERT":
+        return
+    inserted = {_target(w.statement.text) for w in queue}
+    if ("INSERT", target[1]) in inserted:
+        raise SnapshotRuleBroken(
+            f"{target[0]} {target[1]} queued after an INSERT into it: the combined statement's"
+            " snapshot cannot see the inserted row (db.batch, the snapshot rule)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +99,8 @@ def write(
         conn.execute(statement, params)
         return
     rows = [params] if isinstance(params, Mapping) else list(params)
+    if _checking:
+        _check(queue, statement)
     if key is not None:
         queue[:] = [w for w in queue if w.key != key]
     queue.extend(_Write(statement, row, key) for row in rows)

@@ -74,8 +74,12 @@ def reverse(
         )
     stored = keys_db.lock_key(conn, register_id=till.register_id, key=key)
     if stored is None:
-        keys_db.insert_tombstone(conn, register_id=till.register_id, key=key, now=now)
-        return ReversalResult(key, "nothing_to_reverse", None)
+        if keys_db.insert_tombstone(conn, register_id=till.register_id, key=key, now=now):
+            return ReversalResult(key, "nothing_to_reverse", None)
+        # The original was being written as we looked: its insert held the key, ours waited
+        # for it to commit and wrote nothing. It took effect, so it is undone like any other.
+        stored = keys_db.lock_key(conn, register_id=till.register_id, key=key)
+        assert stored is not None
     if stored.reversed_at is not None:
         return ReversalResult(key, "already_reversed", stored.operation_id)
     outcome = _undo_call(conn, till=till, call=stored.call, stored=stored, now=now)
