@@ -24,6 +24,7 @@ from scrip import crypto
 from scrip.cli.main import app
 from scrip.db.engine import make_engine, upgrade
 from scrip.db.registers import find_register_by_key_hash
+from scrip.domain.scope import EVERYTHING
 
 KEY = re.compile(r"sk_reg_[A-Za-z0-9_-]+")
 
@@ -385,6 +386,7 @@ def test_promotion_list_and_evaluate_a_receipt_file(
         )
         promotions.create_promotion(
             conn,
+            scope=EVERYTHING,
             issuer_id=demo,
             code="DRINKS",
             name="Six drinks, one gift",

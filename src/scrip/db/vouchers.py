@@ -91,6 +91,15 @@ def find_voucher(conn: Connection, *, issuer_id: int, code: str) -> VoucherRow |
     return VoucherRow(**row) if row else None
 
 
+def find_sold_at(conn: Connection, voucher_id: int) -> int | None:
+    """The store where the voucher was sold or activated (None: never; head office's). Not
+    on ``VoucherRow``: only the back office asks, and the till's statements stay as they are."""
+    found = conn.execute(
+        text("SELECT activated_store_id FROM vouchers WHERE id = :v"), {"v": voucher_id}
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
 def lock_vouchers(conn: Connection, *, issuer_id: int, codes: Sequence[str]) -> list[VoucherRow]:
     """Lock vouchers by code, always in id order so two tills never deadlock each other."""
     if len(codes) == 1:
