@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from scrip.db.vouchers import sold_at
 from scrip.domain.scope import Scope
 
 
@@ -142,7 +143,7 @@ def search_vouchers(
 ) -> list[Any]:
     """By any identifier (code, serial number, card id, card holder id), lot and state; a user
     limited to stores sees the vouchers sold or activated in them."""
-    where, params = _within(scope, issuer="v.issuer_id", store="v.activated_store_id")
+    where, params = _within(scope, issuer="v.issuer_id", store=sold_at("v"))
     where.append("v.issuer_id = :issuer")
     params |= {"issuer": issuer_id, "before": before, "limit": limit}
     if identifier:
@@ -204,12 +205,12 @@ def _where(conditions: list[str]) -> str:
 
 def liability(conn: Connection, *, scope: Scope) -> list[Any]:
     """Outstanding value per currency: the cached posted balances of the vouchers in scope."""
-    where, params = _within(scope, issuer="issuer_id", store="activated_store_id")
+    where, params = _within(scope, issuer="v.issuer_id", store=sold_at("v"))
     rows = conn.execute(
         text(
-            "SELECT currency, sum(balance_minor) AS minor, count(*) FILTER"
-            f" (WHERE balance_minor > 0) AS holding FROM vouchers{_where(where)}"
-            " GROUP BY currency ORDER BY 1"
+            "SELECT v.currency, sum(v.balance_minor) AS minor, count(*) FILTER"
+            f" (WHERE v.balance_minor > 0) AS holding FROM vouchers v{_where(where)}"
+            " GROUP BY v.currency ORDER BY 1"
         ),
         params,
     ).mappings()
@@ -237,7 +238,7 @@ def alerts(conn: Connection, since: datetime, *, scope: Scope) -> list[str]:
     bulk, _ = _within(Scope(scope.issuer_ids), issuer="issuer_id")
     if scope.store_ids is not None:
         bulk.append("store_ids <@ CAST(:scope_stores AS bigint[])")
-    refusals, more = _within(scope, issuer="v.issuer_id", store="v.activated_store_id")
+    refusals, more = _within(scope, issuer="v.issuer_id", store=sold_at("v"))
     failed = ["status = 'failed'", "created_at >= :since"]
     refused = ["h.type = 'secret.retrieval_refused'", "h.occurred_at >= :since"]
     found = conn.execute(

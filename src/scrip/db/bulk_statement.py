@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from scrip.db.vouchers import sold_at
+
 # The voucher columns an edit may set, with the SQL type of their parameter.
 CHANGEABLE: dict[str, str] = {
     "valid_from": "timestamptz",
@@ -101,7 +103,7 @@ def _where(f: Filter) -> tuple[str, dict[str, Any]]:
         parts.append("v.state = ANY(CAST(:states AS text[]))")
         params["states"] = list(f.states)
     if f.store_ids is not None:
-        parts.append("v.activated_store_id = ANY(CAST(:stores AS bigint[]))")
+        parts.append(f"{sold_at()} = ANY(CAST(:stores AS bigint[]))")
         params["stores"] = list(f.store_ids)
     return " AND ".join(parts), params
 

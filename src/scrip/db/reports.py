@@ -30,6 +30,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from scrip.db.vouchers import sold_at
+
 # The issuers a report covers, with the instants their local date range starts and ends at.
 _ISSUERS = """
     iss AS MATERIALIZED (
@@ -266,7 +268,7 @@ def liability_as_of(conn: Connection, *, scope: Scope, as_of: date) -> list[dict
               JOIN vouchers v ON v.account_id = m.account_id
               JOIN iss ON iss.id = v.issuer_id
              WHERE {until} AND {_CURRENCY.format(column="v.currency")}
-               AND {_AT_STORES.format(column="v.activated_store_id")}
+               AND {_AT_STORES.format(column=sold_at("v"))}
              GROUP BY v.id
         )
         SELECT iss.code AS issuer, b.currency, ty.code AS type, ty.name AS type_name,
@@ -397,7 +399,7 @@ def expiring(conn: Connection, *, scope: Scope, days: int, now: datetime) -> lis
                                     + CAST(:days AS integer) + 1 AS timestamp)
                                AT TIME ZONE iss.timezone
            AND v.balance_minor > 0 AND {_CURRENCY.format(column="v.currency")}
-           AND {_AT_STORES.format(column="v.activated_store_id")}
+           AND {_AT_STORES.format(column=sold_at("v"))}
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
     binds = {
         **scope.binds(),

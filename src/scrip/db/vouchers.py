@@ -91,11 +91,25 @@ def find_voucher(conn: Connection, *, issuer_id: int, code: str) -> VoucherRow |
     return VoucherRow(**row) if row else None
 
 
+def sold_at(alias: str = "v") -> str:
+    """SQL for the store a voucher belongs to (``domain.scope``): where it was sold, or where
+    value was first put on it by a transfer, from its recorded history at a till; NULL for a
+    voucher never sold (head office's). ``activated_store_id`` wins when set. One expression
+    for every query that selects by store (bulk runs, searches, reports, the voucher page)."""
+    return (
+        f"coalesce({alias}.activated_store_id, (SELECT sh.store_id FROM voucher_history sh"
+        f" WHERE sh.voucher_id = {alias}.id AND sh.status = 'recorded'"
+        " AND sh.store_id IS NOT NULL"
+        " AND sh.type IN ('voucher.sold', 'voucher.transferred_in')"
+        " ORDER BY sh.id DESC LIMIT 1))"
+    )
+
+
 def find_sold_at(conn: Connection, voucher_id: int) -> int | None:
-    """The store where the voucher was sold or activated (None: never; head office's). Not
-    on ``VoucherRow``: only the back office asks, and the till's statements stay as they are."""
+    """The store the voucher belongs to (:func:`sold_at`; None: head office). Not on
+    ``VoucherRow``: only the back office asks, and the till's statements stay as they are."""
     found = conn.execute(
-        text("SELECT activated_store_id FROM vouchers WHERE id = :v"), {"v": voucher_id}
+        text(f"SELECT {sold_at()} FROM vouchers v WHERE v.id = :v"), {"v": voucher_id}
     ).scalar_one_or_none()
     return None if found is None else int(found)
 

@@ -14,12 +14,11 @@ from scrip.domain.scope import Scope, check_store
 
 def voucher_by_id(conn: Connection, *, scope: Scope, voucher_id: int) -> VoucherRow:
     found = conn.execute(
-        text("SELECT issuer_id, code, activated_store_id FROM vouchers WHERE id = :v"),
-        {"v": voucher_id},
+        text("SELECT issuer_id, code FROM vouchers WHERE id = :v"), {"v": voucher_id}
     ).first()
     voucher = None
     if found is not None:
-        check_store(scope, int(found.issuer_id), found.activated_store_id)
+        check_store(scope, int(found.issuer_id), vouchers_db.find_sold_at(conn, voucher_id))
         voucher = vouchers_db.find_voucher(conn, issuer_id=found.issuer_id, code=found.code)
     if voucher is None:
         raise NotFound("no voucher with this id", code="voucher_not_found")
