@@ -18,7 +18,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from scrip.domain import errors
 
@@ -163,13 +162,23 @@ def install(app: FastAPI) -> None:
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path (one path may have several routes)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        found = getattr(route, "methods", None)
-        if found and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= set(found)
-    return ", ".join(sorted(methods))
+    """Every method some route serves at this path (one path may have several routes, and
+    included routers nest theirs)."""
+    path = request.scope["path"]
+    return ", ".join(sorted(_methods_at(request.app.router.routes, path)))
+
+
+def _methods_at(routes: list[Any], path: str) -> set[str]:
+    found: set[str] = set()
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            found |= _methods_at(included.routes, path)
+            continue
+        methods, pattern = getattr(route, "methods", None), getattr(route, "path_regex", None)
+        if methods and pattern is not None and pattern.match(path):
+            found |= set(methods)
+    return found
 
 
 def _sqlstate(exc: Exception) -> str:

@@ -74,7 +74,7 @@ def append(conn: Connection, entry: Entry, *, now: datetime) -> int:
         "prev_hash": last_hash or crypto.AUDIT_GENESIS,
     }
     # Hash exactly what the verifier will read back from the jsonb columns.
-    row["before"], row["after"] = audit_db.as_stored(conn, entry.before, entry.after)
+    row["before"], row["after"] = audit_db.as_stored(conn, row["before"], row["after"])
     row["hash"] = crypto.audit_hash(row["prev_hash"], _content(row))
     audit_db.insert_row(conn, row)
     return int(row["id"])
