@@ -80,7 +80,8 @@ def _invalid(where: str) -> JSONResponse:
 def _body_refusal(body: bytes, content_type: bytes) -> JSONResponse | None:
     kind = content_type.split(b";", 1)[0].strip().lower()
     if kind in _JSON_KINDS or kind.endswith(b"+json"):
-        bad = b"\x00" in body or _ESCAPED.search(body) is not None
+        # ``\u`` first: a find is ~50 times cheaper than the pattern, and most bodies have none.
+        bad = b"\x00" in body or (b"\\u" in body and _ESCAPED.search(body) is not None)
     elif kind == b"application/x-www-form-urlencoded":
         bad = _IN_TEXT.search(unquote_to_bytes(body.replace(b"+", b" "))) is not None
     else:

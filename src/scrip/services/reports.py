@@ -1,12 +1,13 @@
 """The reports (S14): a registry of named reports, each a description, the parameters it takes
 and one set-based query (``db.reports``), answering with one ``ReportResult`` shape.
 
-``REPORTS[name].run(conn, params, now)`` runs one; :func:`run` takes the parameters as text (a
-query string, a command line), checks them and runs the report. Read-only: nothing here writes,
-so a report can later run on a replica.
+``REPORTS[name].run(conn, params, within, now)`` runs one; :func:`run` takes the parameters as
+text (a query string, a command line) and the caller's scope, checks them and runs the report
+over the issuers and stores of that scope (``domain.scope``). Read-only: nothing here writes, so
+a report can later run on a replica.
 
-Refusals: ``report_not_found`` and ``issuer_not_found`` (``NotFound``), and the parameter codes
-of ``domain.reports`` (``InvalidInput``).
+Refusals: ``report_not_found`` and ``issuer_not_found`` (``NotFound``), ``issuer_out_of_scope``
+(``Forbidden``), and the parameter codes of ``domain.reports`` (``InvalidInput``).
 """
 
 from __future__ import annotations
