@@ -4,6 +4,7 @@ voucher, lot, type or user it aimed at is as it was."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -112,12 +113,17 @@ def test_escaped_backslashes_and_newlines_are_text_not_control_characters(
 
 
 def test_a_nul_in_a_form(engine: Engine, admin: TestClient) -> None:
+    """The login form with its real CSRF token: a NUL in the username reached the query."""
+    form = admin.get("/admin/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf is not None
     answer = admin.post(
         "/admin/login",
-        content=b"username=a%00b&password=x&csrf=y",
+        content=f"username=a%00b&password=long+enough&csrf={csrf.group(1)}".encode(),
         headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
     )
-    refused(answer, 422, "invalid_character")
+    assert refused(answer, 422, "invalid_character")["details"] == {"where": "body"}
 
 
 # --- deep, huge and unbounded -------------------------------------------------------------------

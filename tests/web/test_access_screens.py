@@ -57,3 +57,28 @@ def test_a_security_officer_cannot_escalate_through_the_screens(
     )
     assert bad.status_code == 422 and 'data-code="invalid_stores"' in bad.text
     assert _users_named(engine, "stores-abc") == 0
+
+
+def test_a_duplicate_type_code_or_template_name_on_the_screens(
+    engine: Engine, browser_as: Callable[..., Browser]
+) -> None:
+    """The screens stored these straight through the catalogue: the unique index answered 500."""
+    with engine.begin() as conn:
+        shop = builders.world(conn)
+    admin = browser_as("admin")
+    admin.get("/admin/types")
+    typed = {"issuer_id": shop.issuer_id, "code": "card", "name": "Again"}
+    again = admin.post(
+        "/admin/types", {**typed, "classification": "gift_card", "value_mode": "variable"}
+    )
+    assert again.status_code == 409 and 'data-code="voucher_type_exists"' in again.text
+    template = {"issuer_id": shop.issuer_id, "name": "twice", "length": "12"}
+    assert admin.post("/admin/templates", template).status_code == 303
+    twice = admin.post("/admin/templates", template)
+    assert twice.status_code == 409 and 'data-code="code_template_exists"' in twice.text
+    with engine.connect() as conn:
+        count = conn.execute(
+            text("SELECT count(*) FROM code_templates WHERE issuer_id = :i AND name = 'twice'"),
+            {"i": shop.issuer_id},
+        ).scalar_one()
+    assert count == 1

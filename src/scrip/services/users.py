@@ -10,6 +10,11 @@ Login refuses with one code (``login_failed``) whether the name, the password or
 factor was wrong, or the user is locked, so the answer does not tell which usernames exist.
 After ``MAX_FAILED_LOGINS`` failures in a row a user is locked for ``LOCK_TIME`` (S13: rate
 limits on guessing); the refusal raises after counting, and the entry point commits the count.
+
+Who may give whom which access is checked by ``services.access`` before anything is written:
+every function here that creates or changes a user, a role, a token or a second factor takes
+the ``actor`` (the admin API's and the screens' logged-in user, the CLI's installation), so
+the three entry points obey the same rules.
 """
 
 from __future__ import annotations
