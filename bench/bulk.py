@@ -16,6 +16,7 @@ import psycopg
 from scrip import crypto
 from scrip.db.engine import make_engine
 from scrip.domain.bulk import Selection
+from scrip.domain.scope import EVERYTHING
 from scrip.services import bulk_operations, catalog, lots
 
 from .config import console
@@ -65,6 +66,7 @@ def measure(dsn: str, *, issuer_id: int, count: int) -> dict[str, Any]:
             )
             lot_id = lots.create_lot(
                 conn,
+                scope=EVERYTHING,
                 issuer_id=issuer_id,
                 type_code="LOT",
                 count=count,
@@ -88,6 +90,7 @@ def measure(dsn: str, *, issuer_id: int, count: int) -> dict[str, Any]:
         with engine.begin() as conn:
             operation_id = bulk_operations.create_operation(
                 conn,
+                scope=EVERYTHING,
                 issuer_id=issuer_id,
                 action="activate",
                 selection=Selection(lot_id=lot_id),

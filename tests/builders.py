@@ -144,22 +144,28 @@ def card_from_activation(conn: Connection, w: World, *, days: int = 30) -> str:
 
 def user(conn: Connection, *, role: str = "admin", **options: Any) -> tuple[int, str, str]:
     """A back-office user of ``role`` with a fresh name: ``(id, username, password)``."""
-    from scrip.services import users
+    from scrip.services import access, users
 
     username = f"u{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(12)
     user_id = users.create_user(
-        conn, username=username, password=password, role=role, now=now(), **options
+        conn,
+        actor=access.INSTALLATION,
+        username=username,
+        password=password,
+        role=role,
+        now=now(),
+        **options,
     )
     return user_id, username, password
 
 
-def api_token(conn: Connection, *, role: str = "admin") -> str:
-    """An API token of a fresh user of ``role``."""
-    from scrip.services import users
+def api_token(conn: Connection, *, role: str = "admin", **options: Any) -> str:
+    """An API token of a fresh user of ``role`` (``options``: ``store_ids``, ``issuer_ids``)."""
+    from scrip.services import access, users
 
-    user_id, _, _ = user(conn, role=role)
-    return users.create_token(conn, user_id=user_id, name="test")
+    user_id, _, _ = user(conn, role=role, **options)
+    return users.create_token(conn, actor=access.INSTALLATION, user_id=user_id, name="test")
 
 
 def issuer_code(engine: Engine, w: World) -> str:

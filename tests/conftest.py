@@ -101,6 +101,21 @@ def ledger_holds(engine: Engine) -> Iterator[None]:
         assert violations(connection) == {}
 
 
+@pytest.fixture(scope="module")
+def fast_passwords() -> Iterator[None]:
+    """Cheap argon2id hashes for a module that makes hundreds of users (the matrices): the
+    production parameters cost 0.4 s a hash on this machine. The hashes stay real argon2id,
+    so logging in with them works."""
+    from argon2 import PasswordHasher
+
+    from scrip import crypto
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crypto, "hash_password", cheap.hash)
+        yield
+
+
 @pytest.fixture
 def sent_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every statement handed to the driver from now on, whether through SQLAlchemy or

@@ -6,8 +6,19 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from scrip import __version__, web
-from scrip.api import admin, admin_secrets, admin_till, admin_types, errors, pos, reports, till
+from scrip.api import (
+    admin,
+    admin_secrets,
+    admin_till,
+    admin_types,
+    admin_users,
+    errors,
+    pos,
+    reports,
+    till,
+)
 from scrip.api.deps import KnownRegisters
+from scrip.api.edge import Edge
 from scrip.api.lane import PosLane
 from scrip.crypto import Keyring
 from scrip.db.engine import make_engine
@@ -38,9 +49,12 @@ def create_app(
     app.include_router(till.router)  # issue 5: promotions at the till, club card points
     app.include_router(admin_till.router)  # issue 5: promotions and holders
     app.include_router(reports.router)
+    app.include_router(admin_users.router)  # issue 13: users, tokens and roles
     web.install(app)
-    # Outermost of the app's own layers: the till's calls skip FastAPI's per-request work.
+    # The till's calls skip FastAPI's per-request work ...
     app.add_middleware(PosLane, fastapi=app, routers=[pos.router, till.router])
+    # ... once the edge, outermost of the app's own layers, has refused what no route takes.
+    app.add_middleware(Edge)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

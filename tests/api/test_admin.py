@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from scrip.services import users
+from scrip.services.access import INSTALLATION
 from tests import builders
 from tests.api.conftest import BREAK_GLASS
 from tests.builders import World
@@ -56,12 +57,12 @@ def test_the_deployment_token_acts_as_a_full_administrator(
 
 def test_a_revoked_or_disabled_user_token_stops_working(admin: TestClient, engine: Engine) -> None:
     with engine.begin() as conn:
-        user_id, _, _ = builders.user(conn, role="admin")
-        token = users.create_token(conn, user_id=user_id, name="t")
+        user_id, _, _ = builders.user(conn, role="operator")
+        token = users.create_token(conn, actor=INSTALLATION, user_id=user_id, name="t")
     headers = {"Authorization": f"Bearer {token}"}
     assert admin.get("/v1/admin/lots/999999999", headers=headers).status_code == 404
     with engine.begin() as conn:
-        users.change_user(conn, user_id=user_id, active=False)
+        users.change_user(conn, actor=INSTALLATION, user_id=user_id, active=False)
     assert admin.get("/v1/admin/lots/999999999", headers=headers).status_code == 401
 
 
@@ -165,9 +166,9 @@ def test_every_mutating_call_is_audited_refusals_included(
 ) -> None:
     with engine.begin() as conn:
         marketer_id, marketer, _ = builders.user(conn, role="marketer")
-        marketer_token = users.create_token(conn, user_id=marketer_id, name="t")
+        marketer_token = users.create_token(conn, actor=INSTALLATION, user_id=marketer_id, name="t")
         viewer_id, viewer, _ = builders.user(conn, role="viewer")
-        viewer_token = users.create_token(conn, user_id=viewer_id, name="t")
+        viewer_token = users.create_token(conn, actor=INSTALLATION, user_id=viewer_id, name="t")
     body = {"issuer": builders.issuer_code(engine, shop), "type_code": "cert", "count": 3}
     for token in (marketer_token, viewer_token):
         admin.post("/v1/admin/lots", json=body, headers={"Authorization": f"Bearer {token}"})

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from scrip import crypto
+from scrip.domain.scope import EVERYTHING
 from scrip.server import create_app
 from scrip.services import catalog, lots, secrets
 from tests import builders
@@ -40,8 +41,8 @@ def _sold_lot(engine: Engine, shop: World, till: Till, *, pin_length: int | None
             pin_length=pin_length,
         )
         lot_id = lots.create_lot(
-            conn, issuer_id=shop.issuer_id, type_code=code, count=2, state="prepared",
-            created_by="t", now=builders.now(),
+            conn, scope=EVERYTHING, issuer_id=shop.issuer_id, type_code=code, count=2,
+            state="prepared", created_by="t", now=builders.now(),
         )  # fmt: skip
     lots.run_lot(engine, lot_id=lot_id, keyring=RING, clock=builders.now)
     with engine.connect() as conn:
@@ -58,8 +59,8 @@ def _sold_lot(engine: Engine, shop: World, till: Till, *, pin_length: int | None
 def _secret(engine: Engine, shop: World, code: str) -> str:
     with engine.begin() as conn:
         return secrets.retrieve(
-            conn, issuer_id=shop.issuer_id, voucher_code=code, user="t", reason="test",
-            entitled=True, keyring=RING, now=builders.now(),
+            conn, scope=EVERYTHING, issuer_id=shop.issuer_id, voucher_code=code, user="t",
+            reason="test", entitled=True, keyring=RING, now=builders.now(),
         ).secret  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from scrip.domain import bulk
+from scrip.domain.scope import EVERYTHING
 from scrip.services import bulk_operations, catalog
 from tests import builders
 from tests.api.conftest import Till, issue, pay, sold_card
@@ -332,6 +333,7 @@ def test_a_back_office_block_is_not_lifted_at_a_till(
     with engine.begin() as conn:
         op = bulk_operations.create_operation(
             conn,
+            scope=EVERYTHING,
             issuer_id=shop.issuer_id,
             action="block",
             selection=bulk.Selection(codes=(code,)),

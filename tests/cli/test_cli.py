@@ -24,6 +24,7 @@ from scrip import crypto
 from scrip.cli.main import app
 from scrip.db.engine import make_engine, upgrade
 from scrip.db.registers import find_register_by_key_hash
+from scrip.domain.scope import EVERYTHING
 
 KEY = re.compile(r"sk_reg_[A-Za-z0-9_-]+")
 
@@ -345,6 +346,41 @@ def test_user_create_token_and_audit_verify(cli: Cli, cli_engine: Engine) -> Non
     assert broken.exit_code == 1 and f"broken at row {first}" in broken.output, broken.output
 
 
+def test_user_change_sets_scope_and_keeps_the_last_administrator(
+    cli: Cli, cli_engine: Engine
+) -> None:
+    """The CLI acts as the installation, and the rules of services.users still hold."""
+    with cli_engine.connect() as conn:
+        store, issuer = conn.execute(
+            text("SELECT s.id, s.issuer_id FROM stores s ORDER BY s.id LIMIT 1")
+        ).one()
+    assert cli("user", "create", "ada", "--role", "admin").exit_code == 0
+    made = cli("user", "create", "zoe", "--role", "viewer", "--issuer", str(issuer))
+    assert made.exit_code == 0, made.output
+    changed = cli("user", "change", "zoe", "--role", "operator", "--store", str(store))
+    assert changed.exit_code == 0, changed.output
+    with cli_engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT r.name, u.store_ids, u.issuer_ids FROM users u JOIN roles r"
+                " ON r.id = u.role_id WHERE u.username = 'zoe'"
+            )
+        ).one()
+    assert tuple(row) == ("operator", [store], [issuer])
+    unknown = cli("user", "change", "zoe", "--store", "999999999")
+    assert unknown.exit_code == 2 and "store_not_found" in unknown.output, unknown.output
+    with cli_engine.begin() as conn:  # ada alone is left as a full administrator
+        conn.execute(text("UPDATE users SET active = false WHERE username <> 'ada' AND active"))
+    try:
+        last = cli("user", "change", "ada", "--disable")
+        assert last.exit_code == 2 and "last_administrator" in last.output, last.output
+        demoted = cli("user", "change", "ada", "--role", "viewer")
+        assert demoted.exit_code == 2 and "last_administrator" in demoted.output
+    finally:
+        with cli_engine.begin() as conn:
+            conn.execute(text("UPDATE users SET active = true"))
+
+
 def test_up_makes_a_first_admin_once_and_shows_the_same_login_again(
     first_demo: tuple[Cli, Result], cli_engine: Engine, own_database: str
 ) -> None:
@@ -385,6 +421,7 @@ def test_promotion_list_and_evaluate_a_receipt_file(
         )
         promotions.create_promotion(
             conn,
+            scope=EVERYTHING,
             issuer_id=demo,
             code="DRINKS",
             name="Six drinks, one gift",

@@ -13,6 +13,7 @@ from scrip.db import holders as holders_db
 from scrip.db import promotions as promotions_db
 from scrip.db.invariants import violations
 from scrip.domain.errors import InsufficientBalance
+from scrip.domain.scope import EVERYTHING
 from scrip.services import promotions
 from scrip.services.loyalty import BUILT_IN, PointsMove
 from tests import builders
@@ -35,6 +36,7 @@ def _shop(engine: Engine, kind: str, params: dict[str, Any], **limits: int) -> W
         holder_with_card(conn, w, "ANNA", "CLUB-A", points=POINTS)
         promotions.create_promotion(
             conn,
+            scope=EVERYTHING,
             issuer_id=w.issuer_id,
             code="P",
             name="race",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scrip.domain import rights
-from scrip.domain.rights import Area, Level, Principal, Right
+from scrip.domain.rights import Area, Level, Right
+from scrip.domain.scope import Scope
 
 
 def test_write_includes_read_and_read_is_not_write() -> None:
@@ -44,5 +45,4 @@ def test_stored_grants_round_trip_and_refuse_unknown_names() -> None:
      (frozenset({7}), None, False)],
 )  # fmt: skip
 def test_store_scope(store_ids: frozenset[int] | None, store_id: int | None, seen: bool) -> None:
-    who = Principal(1, "anna", "operator", rights.BUILTIN_ROLES["operator"], store_ids)
-    assert rights.may_see_store(who, store_id) is seen
+    assert Scope(None, store_ids).sees_store(store_id) is seen

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from scrip import crypto
 from scrip.db import bulk_operations as bulk_db
 from scrip.domain import bulk
+from scrip.domain.scope import EVERYTHING
 from scrip.services import bulk_operations
 from tests import builders
 
@@ -18,7 +19,7 @@ def run_in(conn: Connection, operation_id: int) -> bulk_db.BulkOperationRow:
     """The job's chunks inside the test's transaction."""
     for chunk in bulk_operations.pending_chunks(conn, operation_id=operation_id):
         bulk_operations.run_chunk(conn, operation_id=operation_id, chunk=chunk, now=builders.now())
-    return bulk_operations.get_operation(conn, operation_id)
+    return bulk_operations.get_operation(conn, operation_id, scope=EVERYTHING)
 
 
 def ring() -> crypto.Keyring:
@@ -29,6 +30,7 @@ def create_operation(engine: Engine, w: builders.World, lot_id: int, **options: 
     with engine.begin() as conn:
         return bulk_operations.create_operation(
             conn,
+            scope=EVERYTHING,
             issuer_id=w.issuer_id,
             action=options.pop("action", "activate"),
             selection=bulk.Selection(lot_id=lot_id),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Connection, Engine
 
+from scrip.domain.scope import EVERYTHING
 from scrip.services import lots
 from tests import builders
 from tests.conftest import both_ways
@@ -25,6 +26,7 @@ def printed_lot(engine: Engine, ledger_holds: None) -> Iterator[tuple[builders.W
         w = builders.world(conn)
         lot_id = lots.create_lot(
             conn,
+            scope=EVERYTHING,
             issuer_id=w.issuer_id,
             type_code="printed",
             count=1_000,

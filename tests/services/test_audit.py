@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from scrip.domain.scope import EVERYTHING
 from scrip.services import audit
 from tests.builders import now
 
@@ -29,7 +30,7 @@ def test_rows_chain_and_verify(conn: Connection) -> None:
         text("SELECT prev_hash, hash FROM audit_log WHERE id = ANY(:i) ORDER BY id"), {"i": ids}
     ).all()
     assert rows[1].prev_hash == rows[0].hash and rows[2].prev_hash == rows[1].hash
-    verdict = audit.verify(conn)
+    verdict = audit.verify(conn, scope=EVERYTHING)
     assert verdict.intact and verdict.checked >= 3
 
 
@@ -42,7 +43,7 @@ def test_bodies_jsonb_rewrites_still_verify(conn: Connection) -> None:
         audit.Entry(actor="fuzz", action="POST /v1/admin/x", outcome="422", after=odd),
         now=now(),
     )
-    assert audit.verify(conn).intact
+    assert audit.verify(conn, scope=EVERYTHING).intact
 
 
 @pytest.mark.parametrize(
@@ -73,6 +74,6 @@ def test_a_superuser_tampering_is_found_at_the_first_broken_row(
     conn.execute(text("SET LOCAL session_replication_role = replica"))
     conn.execute(text(tamper), {"i": ids[1]})
     conn.execute(text("SET LOCAL session_replication_role = origin"))
-    verdict = audit.verify(conn)
+    verdict = audit.verify(conn, scope=EVERYTHING)
     assert verdict.first_broken_id == (ids[2] if problem == "missing" else ids[1])
     assert problem in (verdict.problem or "")

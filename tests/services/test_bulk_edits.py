@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, text
 
 from scrip.domain import bulk
 from scrip.domain.errors import InvalidInput, NotFound
+from scrip.domain.scope import EVERYTHING
 from scrip.services import bulk_operations, pos
 from scrip.services.till import ReceiptInput
 from tests import builders
@@ -26,6 +27,7 @@ def _edit(
 ) -> Any:
     op_id = bulk_operations.create_operation(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         action=action,
         selection=bulk.Selection(codes=tuple(codes)),
@@ -176,6 +178,7 @@ def test_edit_requests_are_checked(
     with pytest.raises((InvalidInput, NotFound)) as refused:
         bulk_operations.create_operation(
             conn,
+            scope=EVERYTHING,
             issuer_id=w.issuer_id,
             action=action,
             selection=bulk.Selection(type_code="card"),
@@ -199,6 +202,7 @@ def test_bulk_activation_starts_the_window_as_the_till_does(conn: Connection) ->
     [other] = builders.vouchers(conn, w, "card")  # no window: stays unbounded
     op_id = bulk_operations.create_operation(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         action="activate",
         selection=bulk.Selection(codes=(bulked, other)),
@@ -232,6 +236,7 @@ def _activate(conn: Connection, w: builders.World, codes: list[str]) -> tuple[in
     before = _updates(conn)
     op_id = bulk_operations.create_operation(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         action="activate",
         selection=bulk.Selection(codes=tuple(codes)),

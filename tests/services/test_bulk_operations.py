@@ -23,6 +23,7 @@ from scrip.domain.lifecycle import (
     sources_of,
     states_of,
 )
+from scrip.domain.scope import EVERYTHING
 from scrip.services import bulk_operations, catalog, lots
 from tests import builders
 from tests.services.bulk_jobs import create_operation, ring, run_in
@@ -111,6 +112,7 @@ def test_every_action_against_every_state(conn: Connection, action: bulk.BulkAct
     before = _facts(conn, w.issuer_id, list(cases))
     op_id = bulk_operations.create_operation(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         action=action.value,
         selection=bulk.Selection(codes=tuple(cases)),
@@ -149,6 +151,7 @@ def test_history_rows_name_the_operation_and_the_operator(conn: Connection) -> N
     codes = builders.vouchers(conn, w, "card", count=3)
     op_id = bulk_operations.create_operation(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         action="activate",
         selection=bulk.Selection(codes=tuple(codes)),
@@ -189,6 +192,7 @@ def test_selection_by_type_and_serial_range_and_state(conn: Connection) -> None:
     first = min(serials)
     op_id = bulk_operations.create_operation(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         action="accept",
         selection=bulk.Selection(
@@ -210,6 +214,7 @@ def test_cancel_refuses_vouchers_that_still_hold_value(conn: Connection) -> None
     w = builders.world(conn)
     lot_id = lots.create_lot(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         type_code="promo",
         count=3,
@@ -220,6 +225,7 @@ def test_cancel_refuses_vouchers_that_still_hold_value(conn: Connection) -> None
     lots.generate_chunk(conn, lot_id=lot_id, index=0, keyring=ring(), now=builders.now())
     op_id = bulk_operations.create_operation(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         action="cancel",
         selection=bulk.Selection(lot_id=lot_id),
@@ -245,7 +251,7 @@ def test_requests_are_checked(conn: Connection) -> None:
             "now": builders.now(),
             **overrides,
         }
-        return bulk_operations.create_operation(conn, **options)
+        return bulk_operations.create_operation(conn, scope=EVERYTHING, **options)
 
     refusals = [
         ({"action": "redeem"}, "invalid_bulk_action"),
@@ -332,7 +338,7 @@ def test_a_crash_mid_run_resumes_to_the_same_result(
     with pytest.raises(RuntimeError):
         bulk_operations.run(engine, operation_id=op_id, clock=builders.now)
     with engine.connect() as conn:
-        crashed = bulk_operations.get_operation(conn, op_id)
+        crashed = bulk_operations.get_operation(conn, op_id, scope=EVERYTHING)
     assert (crashed.status, crashed.error) == ("failed", "RuntimeError")
     assert 300 <= crashed.selected_count < 1000  # two or three chunks of 150 committed
     assert _lot_facts(engine, lot_id)["active"] == crashed.done_count

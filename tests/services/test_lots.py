@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, text
 from scrip import crypto
 from scrip.db.invariants import violations
 from scrip.domain.errors import InvalidInput
+from scrip.domain.scope import EVERYTHING
 from scrip.services import catalog, lots
 from tests import builders
 
@@ -31,7 +32,7 @@ def _pinned_type(conn: Connection, w: builders.World) -> None:
 
 
 def _generate_all(conn: Connection, lot_id: int) -> None:
-    lot = lots.get_lot(conn, lot_id)
+    lot = lots.get_lot(conn, lot_id, scope=EVERYTHING)
     for index in range(lots.chunk_count(lot)):
         lots.generate_chunk(conn, lot_id=lot_id, index=index, keyring=RING, now=builders.now())
 
@@ -55,6 +56,7 @@ def test_a_lot_of_5000(conn: Connection) -> None:
     _pinned_type(conn, w)
     lot_id = lots.create_lot(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         type_code="pinned",
         count=5_000,
@@ -64,7 +66,7 @@ def test_a_lot_of_5000(conn: Connection) -> None:
     )
     _generate_all(conn, lot_id)
     stats = _stats(conn, lot_id)
-    lot = lots.get_lot(conn, lot_id)
+    lot = lots.get_lot(conn, lot_id, scope=EVERYTHING)
     assert stats == {
         "n": 5_000,
         "codes": 5_000,
@@ -80,6 +82,7 @@ def test_an_active_promotional_lot_is_funded_from_promotions(conn: Connection) -
     w = builders.world(conn)
     lot_id = lots.create_lot(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         type_code="promo",
         count=300,
@@ -100,6 +103,7 @@ def test_a_state_the_classification_does_not_allow_is_refused(conn: Connection) 
     with pytest.raises(InvalidInput) as refused:
         lots.create_lot(
             conn,
+            scope=EVERYTHING,
             issuer_id=w.issuer_id,
             type_code="card",
             count=5,
@@ -113,9 +117,15 @@ def test_a_state_the_classification_does_not_allow_is_refused(conn: Connection) 
 def test_later_single_vouchers_take_serials_after_a_reserved_lot(conn: Connection) -> None:
     w = builders.world(conn)
     lot_id = lots.create_lot(
-        conn, issuer_id=w.issuer_id, type_code="card", count=10, created_by="t", now=builders.now()
+        conn,
+        scope=EVERYTHING,
+        issuer_id=w.issuer_id,
+        type_code="card",
+        count=10,
+        created_by="t",
+        now=builders.now(),
     )
-    lot = lots.get_lot(conn, lot_id)
+    lot = lots.get_lot(conn, lot_id, scope=EVERYTHING)
     (code,) = builders.vouchers(conn, w, "card")
     serial = conn.execute(
         text("SELECT serial_number FROM vouchers WHERE code = :c AND issuer_id = :i"),
@@ -138,6 +148,7 @@ def test_a_crashed_lot_resumes_to_exactly_n(
     with engine.begin() as conn:
         lot_id = lots.create_lot(
             conn,
+            scope=EVERYTHING,
             issuer_id=committed_world.issuer_id,
             type_code="pinned",
             count=5_000,
@@ -158,7 +169,7 @@ def test_a_crashed_lot_resumes_to_exactly_n(
     with pytest.raises(RuntimeError):
         lots.run_lot(engine, lot_id=lot_id, keyring=RING, clock=builders.now, workers=1)
     with engine.connect() as conn:
-        failed = lots.get_lot(conn, lot_id)
+        failed = lots.get_lot(conn, lot_id, scope=EVERYTHING)
         assert failed.status == "failed" and failed.done_count == 2_000
         assert _stats(conn, lot_id)["n"] == 2_000
     monkeypatch.setattr(lots, "_write_history_and_value", real)

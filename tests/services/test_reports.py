@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from scrip.domain.errors import InvalidInput, NotFound
 from scrip.domain.reports import ReportResult
+from scrip.domain.scope import EVERYTHING
 from scrip.domain.validity import end_of_day, start_of_day
 from scrip.services import reports
 from tests import report_scenario
@@ -25,7 +26,9 @@ def shop(conn: Connection) -> Scenario:
 
 
 def _run(conn: Connection, shop: Scenario, name: str, **params: str) -> ReportResult:
-    return reports.run(conn, name=name, raw={"issuer": shop.issuer, **params}, now=NOW)
+    return reports.run(
+        conn, scope=EVERYTHING, name=name, raw={"issuer": shop.issuer, **params}, now=NOW
+    )
 
 
 def _table(result: ReportResult, *keys: str) -> list[tuple[Any, ...]]:
@@ -97,7 +100,9 @@ def test_days_are_each_issuers_local_days_and_currencies_stay_apart(
 ) -> None:
     """D and A were both sold on 14 January in UTC: in Sofia D on the 14th and A on the 15th.
     U was sold at A's instant in New York, where it was still the 14th."""
-    result = reports.run(conn, name="sold", raw={"from": "2026-01-14", "to": "2026-01-15"}, now=NOW)
+    result = reports.run(
+        conn, scope=EVERYTHING, name="sold", raw={"from": "2026-01-14", "to": "2026-01-15"}, now=NOW
+    )
     ours = [row for row in result.rows if row["issuer"] in (shop.issuer, shop.dollar_issuer)]
 
     assert [(r["period_start"], r["issuer"], r["currency"], r["sold_minor"]) for r in ours] == [
@@ -145,7 +150,11 @@ def test_liability_as_of_any_day_equals_the_liability_postings_up_to_it(
     assert may.chart.labels == [f"{shop.issuer} card", f"{shop.issuer} promo"]
     assert [(s.label, s.values) for s in may.chart.series] == [("Liability EUR", [12000, 1000])]
     dollars = reports.run(
-        conn, name="liability", raw={"issuer": shop.dollar_issuer, "as_of": "2026-05-01"}, now=NOW
+        conn,
+        scope=EVERYTHING,
+        name="liability",
+        raw={"issuer": shop.dollar_issuer, "as_of": "2026-05-01"},
+        now=NOW,
     )
     assert _table(dollars, "currency", "liability_minor") == [("USD", 7000)]
 
@@ -248,13 +257,13 @@ def test_bad_parameters_are_refused_with_a_stable_code(
     conn: Connection, params: dict[str, str], code: str
 ) -> None:
     with pytest.raises(InvalidInput) as refused:
-        reports.run(conn, name="sold", raw=params, now=NOW)
+        reports.run(conn, scope=EVERYTHING, name="sold", raw=params, now=NOW)
     assert refused.value.code == code
 
 
 def test_unknown_report_and_issuer_are_not_found(conn: Connection) -> None:
     with pytest.raises(NotFound) as no_report:
-        reports.run(conn, name="nope", raw={}, now=NOW)
+        reports.run(conn, scope=EVERYTHING, name="nope", raw={}, now=NOW)
     with pytest.raises(NotFound) as no_issuer:
-        reports.run(conn, name="sold", raw={"issuer": "NOPE"}, now=NOW)
+        reports.run(conn, scope=EVERYTHING, name="sold", raw={"issuer": "NOPE"}, now=NOW)
     assert (no_report.value.code, no_issuer.value.code) == ("report_not_found", "issuer_not_found")

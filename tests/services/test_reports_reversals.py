@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from scrip.domain.money import Money
 from scrip.domain.reports import ReportResult
+from scrip.domain.scope import EVERYTHING
 from scrip.services import pos, reports, reversal
 from scrip.services.till import ReceiptInput
 from tests.builders import remember_key, vouchers, world
@@ -66,7 +67,7 @@ def shop(conn: Connection) -> str:
 
 
 def _run(conn: Connection, issuer: str, name: str, **params: str) -> ReportResult:
-    return reports.run(conn, name=name, raw={"issuer": issuer, **params}, now=NOW)
+    return reports.run(conn, scope=EVERYTHING, name=name, raw={"issuer": issuer, **params}, now=NOW)
 
 
 def _table(result: ReportResult, *keys: str) -> list[tuple[Any, ...]]:

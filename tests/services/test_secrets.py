@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 
 from scrip import crypto
 from scrip.db import history as history_db
+from scrip.domain.scope import EVERYTHING
 from scrip.services import catalog, lots
 from scrip.services import secrets as vault
 from tests import builders
@@ -40,6 +41,7 @@ def _lot(
     )
     lot_id = lots.create_lot(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         type_code="pinned",
         count=count,
@@ -69,6 +71,7 @@ def _retrieve(
     args.update(kw)
     return vault.retrieve(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         voucher_code=code,
         keyring=ring,

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from scrip.domain.codes import CodeTemplate
 from scrip.domain.errors import InvalidInput, LimitExceeded
+from scrip.domain.scope import EVERYTHING
 from scrip.services import catalog, lots, templates
 from tests import builders
 
@@ -46,6 +47,7 @@ def test_generation_past_capacity_is_refused(conn: Connection) -> None:
     with pytest.raises(LimitExceeded) as refused:
         lots.create_lot(
             conn,
+            scope=EVERYTHING,
             issuer_id=w.issuer_id,
             type_code="tpl",
             count=3,

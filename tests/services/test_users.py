@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 from scrip import crypto
 from scrip.domain.errors import Busy, Conflict, InvalidInput, Unauthorized
 from scrip.services import users
+from scrip.services.access import INSTALLATION
 from tests import builders
 from tests.builders import now
 
@@ -45,7 +46,7 @@ def test_wrong_name_or_password_is_one_answer(conn: Connection, wrong: str) -> N
 def test_second_factor_is_needed_once_enabled_and_sealed_at_rest(conn: Connection) -> None:
     ring = crypto.parse_keyring(f"k1:{crypto.new_secret_key()}")
     user_id, name, password = builders.user(conn)
-    uri = users.enable_totp(conn, user_id=user_id, keyring=ring)
+    uri = users.enable_totp(conn, actor=INSTALLATION, user_id=user_id, keyring=ring)
     secret = pyotp.parse_uri(uri).secret
     stored = conn.execute(text("SELECT totp_sealed FROM users WHERE id = :i"), {"i": user_id})
     assert secret not in stored.scalar_one()
@@ -63,18 +64,22 @@ def test_second_factor_is_needed_once_enabled_and_sealed_at_rest(conn: Connectio
 
 
 def test_changing_a_role_ends_the_users_sessions(conn: Connection) -> None:
-    user_id, name, password = builders.user(conn, role="admin")
+    user_id, name, password = builders.user(conn, role="marketer")
     login = users.log_in(conn, username=name, password=password, otp=None, ip=None, now=now())
-    users.change_user(conn, user_id=user_id, role="viewer")
+    users.change_user(conn, actor=INSTALLATION, user_id=user_id, role="viewer")
     assert users.find_session(conn, session_token=login.session_token, now=now()) is None
 
 
 def test_bad_users_are_refused(conn: Connection) -> None:
     _, name, _ = builders.user(conn)
     with pytest.raises(Conflict):
-        users.create_user(conn, username=name, password="x" * 12, role="admin", now=now())
+        users.create_user(
+            conn, actor=INSTALLATION, username=name, password="x" * 12, role="admin", now=now()
+        )
     with pytest.raises(InvalidInput):
-        users.create_user(conn, username="short-pw", password="x", role="admin", now=now())
+        users.create_user(
+            conn, actor=INSTALLATION, username="short-pw", password="x", role="admin", now=now()
+        )
 
 
 def test_first_admin_only_when_there_are_no_users(conn: Connection) -> None:

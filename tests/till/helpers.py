@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from scrip.domain.basket import Basket, Line
 from scrip.domain.money import Money
+from scrip.domain.scope import EVERYTHING
 from scrip.services import catalog, pos
 from scrip.services.till import ReceiptInput
 from scrip.services.views import OperationResult
@@ -100,8 +101,10 @@ def holder_with_card(
     from scrip.services import holders
     from scrip.services.loyalty import BUILT_IN, PointsMove
 
-    holders.create_holder(conn, issuer_id=w.issuer_id, holder_ref=ref, name=ref, email=None)
-    holders.add_card(conn, issuer_id=w.issuer_id, holder_ref=ref, card_id=card_id)
+    holders.create_holder(
+        conn, scope=EVERYTHING, issuer_id=w.issuer_id, holder_ref=ref, name=ref, email=None
+    )
+    holders.add_card(conn, scope=EVERYTHING, issuer_id=w.issuer_id, holder_ref=ref, card_id=card_id)
     holders.activate_card(conn, issuer_id=w.issuer_id, card_id=card_id, now=now())
     if points:
         BUILT_IN.earn(conn, PointsMove(w.issuer_id, card_id, points, "test purchase", now()))

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from scrip.domain.errors import ScripError
+from scrip.domain.scope import EVERYTHING
 from scrip.services import holders
 from tests.api.snapshots import read
 from tests.builders import World, now, world
@@ -24,10 +25,18 @@ def test_a_holders_vouchers_are_listed_with_how_they_are_linked(conn: Connection
     on_card = sold(conn, w, "GC2", card_id="CLUB-A")
     sold(conn, w, "GC2")  # somebody else's
     holders.link_voucher(
-        conn, issuer_id=w.issuer_id, holder_ref="ANNA", code=bought, link="buyer", now=now()
+        conn,
+        scope=EVERYTHING,
+        issuer_id=w.issuer_id,
+        holder_ref="ANNA",
+        code=bought,
+        link="buyer",
+        now=now(),
     )
 
-    listed = holders.holder_vouchers(conn, issuer_id=w.issuer_id, holder_ref="ANNA")
+    listed = holders.holder_vouchers(
+        conn, scope=EVERYTHING, issuer_id=w.issuer_id, holder_ref="ANNA"
+    )
 
     assert [(v["code"], v["link"]) for v in listed] == [(bought, "buyer"), (on_card, "card")]
     history = conn.execute(
@@ -38,7 +47,9 @@ def test_a_holders_vouchers_are_listed_with_how_they_are_linked(conn: Connection
         {"c": bought},
     ).one()
     assert history == ("voucher.linked", {"holder_ref": "ANNA", "link": "buyer"})
-    shown = holders.view(conn, holders.get_holder(conn, issuer_id=w.issuer_id, holder_ref="ANNA"))
+    shown = holders.view(
+        conn, holders.get_holder(conn, scope=EVERYTHING, issuer_id=w.issuer_id, holder_ref="ANNA")
+    )
     assert shown.cards == ({"card_id": "CLUB-A", "state": "active", "points_balance": 0},)
 
 
@@ -48,22 +59,31 @@ def test_holder_and_card_refusals(conn: Connection, w: World) -> None:
     cases = [
         (
             lambda: holders.create_holder(
-                conn, issuer_id=w.issuer_id, holder_ref="ANNA", name=None, email=None
+                conn,
+                scope=EVERYTHING,
+                issuer_id=w.issuer_id,
+                holder_ref="ANNA",
+                name=None,
+                email=None,
             ),
             "holder_exists",
         ),
         (
             lambda: holders.add_card(
-                conn, issuer_id=w.issuer_id, holder_ref="ANNA", card_id="CLUB-A"
+                conn, scope=EVERYTHING, issuer_id=w.issuer_id, holder_ref="ANNA", card_id="CLUB-A"
             ),
             "club_card_exists",
         ),
         (
-            lambda: holders.add_card(conn, issuer_id=w.issuer_id, holder_ref="ANNA", card_id=cert),
+            lambda: holders.add_card(
+                conn, scope=EVERYTHING, issuer_id=w.issuer_id, holder_ref="ANNA", card_id=cert
+            ),
             "not_a_loyalty_card",
         ),
         (
-            lambda: holders.add_card(conn, issuer_id=w.issuer_id, holder_ref="NOBODY", card_id="X"),
+            lambda: holders.add_card(
+                conn, scope=EVERYTHING, issuer_id=w.issuer_id, holder_ref="NOBODY", card_id="X"
+            ),
             "holder_not_found",
         ),
         (
@@ -72,7 +92,13 @@ def test_holder_and_card_refusals(conn: Connection, w: World) -> None:
         ),
         (
             lambda: holders.link_voucher(
-                conn, issuer_id=w.issuer_id, holder_ref="ANNA", code=cert, link="owner", now=now()
+                conn,
+                scope=EVERYTHING,
+                issuer_id=w.issuer_id,
+                holder_ref="ANNA",
+                code=cert,
+                link="owner",
+                now=now(),
             ),
             "invalid_link",
         ),
@@ -125,5 +151,11 @@ def e_voucher_flagged(conn: Connection, w: World, code: str, use: str) -> str:
 def link(conn: Connection, w: World, code: str, *, buyer: str, recipient: str) -> None:
     for ref, how in ((buyer, "buyer"), (recipient, "recipient")):
         holders.link_voucher(
-            conn, issuer_id=w.issuer_id, holder_ref=ref, code=code, link=how, now=now()
+            conn,
+            scope=EVERYTHING,
+            issuer_id=w.issuer_id,
+            holder_ref=ref,
+            code=code,
+            link=how,
+            now=now(),
         )

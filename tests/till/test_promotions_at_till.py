@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 
 from scrip.domain.basket import Line
 from scrip.domain.errors import ScripError
+from scrip.domain.scope import EVERYTHING
 from scrip.services import issuing, promotions, receipts
 from scrip.services.issuing import Issued
 from scrip.services.loyalty import BUILT_IN
@@ -33,6 +34,7 @@ def define(conn: Connection, w: World, kind: str, **options: Any) -> None:
     params = options.pop("params")
     promotions.create_promotion(
         conn,
+        scope=EVERYTHING,
         issuer_id=w.issuer_id,
         code=options.pop("code", kind.upper()),
         name=kind,
@@ -154,7 +156,9 @@ def _stock(conn: Connection, w: World, count: int) -> list[str]:
 def _new_card(conn: Connection, w: World, card_id: str) -> None:
     from scrip.services import holders
 
-    holders.add_card(conn, issuer_id=w.issuer_id, holder_ref="ANNA", card_id=card_id)
+    holders.add_card(
+        conn, scope=EVERYTHING, issuer_id=w.issuer_id, holder_ref="ANNA", card_id=card_id
+    )
 
 
 def test_prepared_vouchers_run_out(conn: Connection, w: World) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from scrip import crypto
 from scrip.services import catalog, users
+from scrip.services.access import INSTALLATION
 from tests import builders
 from tests.builders import World
 from tests.web.conftest import Browser
@@ -61,7 +62,7 @@ def test_wrong_password_and_second_factor(
 ) -> None:
     with engine.begin() as conn:
         user_id, name, password = builders.user(conn)
-        uri = users.enable_totp(conn, user_id=user_id, keyring=keyring)
+        uri = users.enable_totp(conn, actor=INSTALLATION, user_id=user_id, keyring=keyring)
     secret = pyotp.parse_uri(uri).secret
     browser = Browser(app_for())
     refused = browser.log_in(name, password + "x")
@@ -227,17 +228,19 @@ def _one(engine: Engine, sql: str, value: object) -> int | str:
 def test_users_screen_makes_and_revokes_api_tokens(
     browser_as: Callable[..., Browser], engine: Engine, app_for: Callable[[], TestClient]
 ) -> None:
+    # A token acts as its user, so a security officer makes one only for a user within its own
+    # rights (issue 13): another security officer here, not an operator.
     with engine.begin() as conn:
-        user_id, _, _ = builders.user(conn, role="operator")
+        user_id, _, _ = builders.user(conn, role="security")
     security = browser_as("security")
     made = security.post(f"/admin/users/{user_id}/token")
     token = re.search(r"sk_usr_[A-Za-z0-9_-]+", made.text)
     assert token is not None
     api = app_for()
     headers = {"Authorization": f"Bearer {token.group(0)}"}
-    assert api.get("/v1/admin/lots/999999999", headers=headers).status_code == 404
+    assert api.get("/v1/admin/roles", headers=headers).status_code == 200
     assert security.post(f"/admin/users/{user_id}/tokens/revoke").status_code == 303
-    assert api.get("/v1/admin/lots/999999999", headers=headers).status_code == 401
+    assert api.get("/v1/admin/roles", headers=headers).status_code == 401
 
 
 def test_the_lot_form_offers_a_new_type_however_many_there_are(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from scrip.api.admin import admin_router, issuer_id_of, utc_now, vault_keyring
+from scrip.api.audit import unit
 from scrip.api.auth import PrincipalDep, anyone
-from scrip.api.deps import EngineDep
 from scrip.services import secrets
 from scrip.wire.admin import SecretOut, SecretRetrievalIn
 
@@ -20,22 +20,29 @@ router = admin_router()
 def retrieve_secret(
     code: str,
     body: SecretRetrievalIn,
-    engine: EngineDep,
     request: Request,
     response: Response,
     principal: PrincipalDep,
 ) -> SecretOut:
     """The secret number of a voucher; refused (403 ``secret_access_denied``) without the
-    right and (422 ``reason_required``) without a reason, the attempt recorded either way."""
-    found = secrets.retrieve_committed(
-        engine,
-        issuer_id=issuer_id_of(engine, body.issuer),
-        voucher_code=code,
-        user=principal.username,
-        reason=body.reason,
-        entitled=secrets.entitled(principal),
-        keyring=vault_keyring(request),
-        now=utc_now(),
-    )
+    right and (422 ``reason_required``) without a reason, the attempt recorded either way;
+    refused (403) for a voucher outside the user's issuers or stores."""
+    work = unit(request)
+    conn = work.connection()
+    try:
+        found = secrets.retrieve(
+            conn,
+            scope=principal.scope,
+            issuer_id=issuer_id_of(conn, body.issuer),
+            voucher_code=code,
+            user=principal.username,
+            reason=body.reason,
+            entitled=secrets.entitled(principal),
+            keyring=vault_keyring(request),
+            now=utc_now(),
+        )
+    except secrets.SecretRefused as refused:
+        work.keep_refusal()  # the attempt's history row commits with the refusal's audit row
+        raise refused.cause from None
     response.headers["Cache-Control"] = "no-store"
     return SecretOut(code=found.code, secret=found.secret)

@@ -1,5 +1,6 @@
 """The admin API for the rules at the till (issue 5): promotions and holders, behind the same
-admin token as the rest of ``/v1/admin``."""
+admin token as the rest of ``/v1/admin``. Promotions are the issuer's catalogue, holders head
+office's customer records; the services decide with the caller's scope."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import Connection
 
 from scrip.api.admin import admin_router, issuer_id_of
-from scrip.api.auth import require
+from scrip.api.audit import unit
+from scrip.api.auth import PrincipalDep, require
 from scrip.api.deps import EngineDep
 from scrip.domain.rights import Area, Level
+from scrip.domain.scope import Scope
 from scrip.services import holders, promotions
 from scrip.wire import till as wire
 
@@ -31,62 +35,86 @@ def _promotion(row: dict[str, Any]) -> wire.PromotionOut:
 @router.post(
     "/promotions", status_code=201, response_model=wire.PromotionOut, dependencies=PROMOTIONS_WRITE
 )
-def create_promotion(body: wire.PromotionIn, engine: EngineDep) -> wire.PromotionOut:
+def create_promotion(
+    body: wire.PromotionIn, request: Request, principal: PrincipalDep
+) -> wire.PromotionOut:
     """Define a promotion of one of the seven kinds; it issues vouchers while ``active``."""
-    issuer_id = issuer_id_of(engine, body.issuer)
-    with engine.begin() as conn:
-        row = promotions.create_promotion(
-            conn, issuer_id=issuer_id, **body.model_dump(exclude={"issuer"})
-        )
+    conn = unit(request).connection()
+    row = promotions.create_promotion(
+        conn,
+        scope=principal.scope,
+        issuer_id=issuer_id_of(conn, body.issuer),
+        **body.model_dump(exclude={"issuer"}),
+    )
     return _promotion(row)
 
 
 @router.get("/promotions", response_model=list[wire.PromotionOut], dependencies=PROMOTIONS_READ)
-def list_promotions(issuer: str, engine: EngineDep) -> list[wire.PromotionOut]:
-    issuer_id = issuer_id_of(engine, issuer)
+def list_promotions(
+    issuer: str, engine: EngineDep, principal: PrincipalDep
+) -> list[wire.PromotionOut]:
     with engine.connect() as conn:
-        rows = promotions.list_promotions(conn, issuer_id=issuer_id)
+        rows = promotions.list_promotions(
+            conn, scope=principal.scope, issuer_id=issuer_id_of(conn, issuer)
+        )
     return [_promotion(row) for row in rows]
 
 
 @router.get("/promotions/{code}", response_model=wire.PromotionOut, dependencies=PROMOTIONS_READ)
-def show_promotion(code: str, issuer: str, engine: EngineDep) -> wire.PromotionOut:
-    issuer_id = issuer_id_of(engine, issuer)
+def show_promotion(
+    code: str, issuer: str, engine: EngineDep, principal: PrincipalDep
+) -> wire.PromotionOut:
     with engine.connect() as conn:
-        return _promotion(promotions.get_promotion(conn, issuer_id=issuer_id, code=code))
+        found = promotions.get_promotion(
+            conn, scope=principal.scope, issuer_id=issuer_id_of(conn, issuer), code=code
+        )
+    return _promotion(found)
 
 
 @router.post(
     "/promotions/{code}/status", response_model=wire.PromotionOut, dependencies=PROMOTIONS_WRITE
 )
-def set_status(code: str, body: wire.StatusIn, engine: EngineDep) -> wire.PromotionOut:
+def set_status(
+    code: str, body: wire.StatusIn, request: Request, principal: PrincipalDep
+) -> wire.PromotionOut:
     """Activate, pause or end a promotion."""
-    issuer_id = issuer_id_of(engine, body.issuer)
-    with engine.begin() as conn:
-        row = promotions.set_status(conn, issuer_id=issuer_id, code=code, status=body.status)
+    conn = unit(request).connection()
+    row = promotions.set_status(
+        conn,
+        scope=principal.scope,
+        issuer_id=issuer_id_of(conn, body.issuer),
+        code=code,
+        status=body.status,
+    )
     return _promotion(row)
 
 
-def _holder(conn: Connection, issuer_id: int, ref: str) -> wire.HolderOut:
-    shown = holders.view(conn, holders.get_holder(conn, issuer_id=issuer_id, holder_ref=ref))
-    return wire.HolderOut.model_validate(asdict(shown))
+def _holder(conn: Connection, scope: Scope, issuer_id: int, ref: str) -> wire.HolderOut:
+    found = holders.get_holder(conn, scope=scope, issuer_id=issuer_id, holder_ref=ref)
+    return wire.HolderOut.model_validate(asdict(holders.view(conn, found)))
 
 
 @router.post("/holders", status_code=201, response_model=wire.HolderOut, dependencies=HOLDERS_WRITE)
-def create_holder(body: wire.HolderIn, engine: EngineDep) -> wire.HolderOut:
-    issuer_id = issuer_id_of(engine, body.issuer)
-    with engine.begin() as conn:
-        holders.create_holder(
-            conn, issuer_id=issuer_id, holder_ref=body.holder_ref, name=body.name, email=body.email
-        )
-        return _holder(conn, issuer_id, body.holder_ref)
+def create_holder(body: wire.HolderIn, request: Request, principal: PrincipalDep) -> wire.HolderOut:
+    conn = unit(request).connection()
+    issuer_id = issuer_id_of(conn, body.issuer)
+    holders.create_holder(
+        conn,
+        scope=principal.scope,
+        issuer_id=issuer_id,
+        holder_ref=body.holder_ref,
+        name=body.name,
+        email=body.email,
+    )
+    return _holder(conn, principal.scope, issuer_id, body.holder_ref)
 
 
 @router.get("/holders/{holder_ref}", response_model=wire.HolderOut, dependencies=HOLDERS_READ)
-def show_holder(holder_ref: str, issuer: str, engine: EngineDep) -> wire.HolderOut:
-    issuer_id = issuer_id_of(engine, issuer)
+def show_holder(
+    holder_ref: str, issuer: str, engine: EngineDep, principal: PrincipalDep
+) -> wire.HolderOut:
     with engine.connect() as conn:
-        return _holder(conn, issuer_id, holder_ref)
+        return _holder(conn, principal.scope, issuer_id_of(conn, issuer), holder_ref)
 
 
 @router.post(
@@ -95,27 +123,37 @@ def show_holder(holder_ref: str, issuer: str, engine: EngineDep) -> wire.HolderO
     response_model=wire.HolderOut,
     dependencies=HOLDERS_WRITE,
 )
-def add_card(holder_ref: str, body: wire.CardIn, engine: EngineDep) -> wire.HolderOut:
+def add_card(
+    holder_ref: str, body: wire.CardIn, request: Request, principal: PrincipalDep
+) -> wire.HolderOut:
     """Give the holder a club card; it is activated at a till (``activate_card``)."""
-    issuer_id = issuer_id_of(engine, body.issuer)
-    with engine.begin() as conn:
-        holders.add_card(conn, issuer_id=issuer_id, holder_ref=holder_ref, card_id=body.card_id)
-        return _holder(conn, issuer_id, holder_ref)
+    conn = unit(request).connection()
+    issuer_id = issuer_id_of(conn, body.issuer)
+    holders.add_card(
+        conn,
+        scope=principal.scope,
+        issuer_id=issuer_id,
+        holder_ref=holder_ref,
+        card_id=body.card_id,
+    )
+    return _holder(conn, principal.scope, issuer_id, holder_ref)
 
 
 @router.post("/holders/{holder_ref}/vouchers", status_code=204, dependencies=HOLDERS_WRITE)
-def link_voucher(holder_ref: str, body: wire.LinkIn, engine: EngineDep) -> None:
+def link_voucher(
+    holder_ref: str, body: wire.LinkIn, request: Request, principal: PrincipalDep
+) -> None:
     """Link a voucher to the holder as its buyer, its recipient, or to one of its cards."""
-    issuer_id = issuer_id_of(engine, body.issuer)
-    with engine.begin() as conn:
-        holders.link_voucher(
-            conn,
-            issuer_id=issuer_id,
-            holder_ref=holder_ref,
-            code=body.code,
-            link=body.link,
-            now=datetime.now(UTC),
-        )
+    conn = unit(request).connection()
+    holders.link_voucher(
+        conn,
+        scope=principal.scope,
+        issuer_id=issuer_id_of(conn, body.issuer),
+        holder_ref=holder_ref,
+        code=body.code,
+        link=body.link,
+        now=datetime.now(UTC),
+    )
 
 
 @router.get(
@@ -123,8 +161,14 @@ def link_voucher(holder_ref: str, body: wire.LinkIn, engine: EngineDep) -> None:
     response_model=list[wire.HolderVoucherOut],
     dependencies=HOLDERS_READ,
 )
-def holder_vouchers(holder_ref: str, issuer: str, engine: EngineDep) -> list[wire.HolderVoucherOut]:
-    issuer_id = issuer_id_of(engine, issuer)
+def holder_vouchers(
+    holder_ref: str, issuer: str, engine: EngineDep, principal: PrincipalDep
+) -> list[wire.HolderVoucherOut]:
     with engine.connect() as conn:
-        rows = holders.holder_vouchers(conn, issuer_id=issuer_id, holder_ref=holder_ref)
+        rows = holders.holder_vouchers(
+            conn,
+            scope=principal.scope,
+            issuer_id=issuer_id_of(conn, issuer),
+            holder_ref=holder_ref,
+        )
     return [wire.HolderVoucherOut.model_validate(row) for row in rows]

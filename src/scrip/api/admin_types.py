@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from fastapi import Query
+from fastapi import Query, Request
 
 from scrip.api.admin import admin_router, issuer_id_of
-from scrip.api.auth import require
+from scrip.api.audit import unit
+from scrip.api.auth import PrincipalDep, require
 from scrip.api.deps import EngineDep
 from scrip.db.templates import TemplateRow
 from scrip.db.voucher_types import VoucherTypeRow
@@ -34,48 +35,73 @@ def _template_out(row: TemplateRow) -> CodeTemplateOut:
 
 
 @router.post("/voucher-types", status_code=201, response_model=VoucherTypeOut, dependencies=WRITE)
-def create_voucher_type(body: VoucherTypeIn, engine: EngineDep) -> VoucherTypeOut:
+def create_voucher_type(
+    body: VoucherTypeIn, request: Request, principal: PrincipalDep
+) -> VoucherTypeOut:
     """Define a voucher type; a definition that breaks a rule is refused (422) with its code."""
-    issuer_id = issuer_id_of(engine, body.issuer)
-    with engine.begin() as conn:
-        row = voucher_types.define(conn, issuer_id=issuer_id, **body.model_dump(exclude={"issuer"}))
+    conn = unit(request).connection()
+    row = voucher_types.define(
+        conn,
+        scope=principal.scope,
+        issuer_id=issuer_id_of(conn, body.issuer),
+        **body.model_dump(exclude={"issuer"}),
+    )
     return _type_out(row)
 
 
 @router.get("/voucher-types", response_model=list[VoucherTypeOut], dependencies=READ)
-def list_voucher_types(engine: EngineDep, issuer: str = IssuerQuery) -> list[VoucherTypeOut]:
-    issuer_id = issuer_id_of(engine, issuer)
+def list_voucher_types(
+    engine: EngineDep, principal: PrincipalDep, issuer: str = IssuerQuery
+) -> list[VoucherTypeOut]:
     with engine.connect() as conn:
-        return [_type_out(row) for row in voucher_types.list_types(conn, issuer_id=issuer_id)]
+        rows = voucher_types.list_types(
+            conn, scope=principal.scope, issuer_id=issuer_id_of(conn, issuer)
+        )
+    return [_type_out(row) for row in rows]
 
 
 @router.get("/voucher-types/{code}", response_model=VoucherTypeOut, dependencies=READ)
-def show_voucher_type(code: str, engine: EngineDep, issuer: str = IssuerQuery) -> VoucherTypeOut:
-    issuer_id = issuer_id_of(engine, issuer)
+def show_voucher_type(
+    code: str, engine: EngineDep, principal: PrincipalDep, issuer: str = IssuerQuery
+) -> VoucherTypeOut:
     with engine.connect() as conn:
-        return _type_out(voucher_types.get_type(conn, issuer_id=issuer_id, code=code))
+        found = voucher_types.get_type(
+            conn, scope=principal.scope, issuer_id=issuer_id_of(conn, issuer), code=code
+        )
+    return _type_out(found)
 
 
 @router.post("/code-templates", status_code=201, response_model=CodeTemplateOut, dependencies=WRITE)
-def create_code_template(body: CodeTemplateIn, engine: EngineDep) -> CodeTemplateOut:
-    issuer_id = issuer_id_of(engine, body.issuer)
-    with engine.begin() as conn:
-        row = voucher_types.define_template(
-            conn, issuer_id=issuer_id, **body.model_dump(exclude={"issuer"})
-        )
+def create_code_template(
+    body: CodeTemplateIn, request: Request, principal: PrincipalDep
+) -> CodeTemplateOut:
+    conn = unit(request).connection()
+    row = voucher_types.define_template(
+        conn,
+        scope=principal.scope,
+        issuer_id=issuer_id_of(conn, body.issuer),
+        **body.model_dump(exclude={"issuer"}),
+    )
     return _template_out(row)
 
 
 @router.get("/code-templates", response_model=list[CodeTemplateOut], dependencies=READ)
-def list_code_templates(engine: EngineDep, issuer: str = IssuerQuery) -> list[CodeTemplateOut]:
-    issuer_id = issuer_id_of(engine, issuer)
+def list_code_templates(
+    engine: EngineDep, principal: PrincipalDep, issuer: str = IssuerQuery
+) -> list[CodeTemplateOut]:
     with engine.connect() as conn:
-        rows = voucher_types.list_templates(conn, issuer_id=issuer_id)
+        rows = voucher_types.list_templates(
+            conn, scope=principal.scope, issuer_id=issuer_id_of(conn, issuer)
+        )
     return [_template_out(row) for row in rows]
 
 
 @router.get("/code-templates/{name}", response_model=CodeTemplateOut, dependencies=READ)
-def show_code_template(name: str, engine: EngineDep, issuer: str = IssuerQuery) -> CodeTemplateOut:
-    issuer_id = issuer_id_of(engine, issuer)
+def show_code_template(
+    name: str, engine: EngineDep, principal: PrincipalDep, issuer: str = IssuerQuery
+) -> CodeTemplateOut:
     with engine.connect() as conn:
-        return _template_out(voucher_types.get_template(conn, issuer_id=issuer_id, name=name))
+        found = voucher_types.get_template(
+            conn, scope=principal.scope, issuer_id=issuer_id_of(conn, issuer), name=name
+        )
+    return _template_out(found)

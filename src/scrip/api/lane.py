@@ -140,7 +140,7 @@ def _body_param(annotation: Any, *, required: bool) -> Source | None:
         # at the edges, e.g. NaN), so both paths accept and refuse the same bodies.
         try:
             return model.model_validate(json.loads(c.body))
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):  # too deep: FastAPI refuses it
             raise _Decline from None
 
     return source

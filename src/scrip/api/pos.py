@@ -34,8 +34,11 @@ ERRORS: dict[int | str, dict[str, object]] = {
         403: "PIN required or wrong",
         404: "no such voucher or receipt",
         409: "refused in the current state (see error.code)",
-        422: "invalid input",
+        413: "the body is too long (body_too_large)",
+        414: "the URL is too long (uri_too_long)",
+        422: "invalid input, e.g. a field out of bounds or a control character",
         423: "PIN locked",
+        431: "the headers are too long (headers_too_large)",
         503: "busy or database unavailable: retry with the same key",
     }.items()
 }

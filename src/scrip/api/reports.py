@@ -18,7 +18,7 @@ from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 
 from scrip.api.admin import admin_router
-from scrip.api.auth import require
+from scrip.api.auth import PrincipalDep, require
 from scrip.api.deps import EngineDep
 from scrip.documents import report_files
 from scrip.domain.reports import ReportResult
@@ -53,6 +53,7 @@ def show_report(
     name: str,
     request: Request,
     engine: EngineDep,
+    principal: PrincipalDep,
     format: Annotated[str, Query(description="json, csv or xlsx")] = "json",
     issuer: Text = None,
     date_from: Annotated[str | None, Query(alias="from", description="local date")] = None,
@@ -64,11 +65,12 @@ def show_report(
     days: Text = None,
 ) -> ReportOut | StreamingResponse:
     """The parameters are declared for the documentation; the report service checks the whole
-    query string (a parameter the report does not take is refused, not ignored)."""
+    query string (a parameter the report does not take is refused, not ignored). The figures
+    are those of the caller's scope: an issuer outside it is refused."""
     report_files.check_format(format)
     raw = {key: value for key, value in request.query_params.items() if key != "format"}
     with engine.connect() as conn:
-        result = reports.run(conn, name=name, raw=raw, now=datetime.now(UTC))
+        result = reports.run(conn, scope=principal.scope, name=name, raw=raw, now=datetime.now(UTC))
     if format == "json":
         return ReportOut.of(name, result)
     return download(name, format, result)

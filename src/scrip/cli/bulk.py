@@ -15,6 +15,7 @@ from scrip.cli.long_runs import issuer_id, out, progress, refusing
 from scrip.db.bulk_operations import BulkOperationRow
 from scrip.db.engine import make_engine
 from scrip.domain.bulk import Selection
+from scrip.domain.scope import EVERYTHING  # the CLI acts as the installation: every issuer
 from scrip.services import bulk_operations
 
 bulk_app = typer.Typer(
@@ -97,7 +98,7 @@ def bulk_run(
     serial_to: int | None = typer.Option(None, "--to", help="last serial (with --type)"),
     codes: str | None = typer.Option(None, help="comma-separated voucher codes"),
     state: list[str] = typer.Option([], help="only vouchers in this state (repeatable)"),
-    reason: str | None = typer.Option(None, help="why (required to cancel)"),
+    reason: str | None = typer.Option(None, help="why (required to cancel or block)"),
     all_or_nothing: bool = typer.Option(False, help="refuse the whole run if one is refused"),
     issuer: str = typer.Option("DEMO", help="issuer code"),
     operator: str = typer.Option("cli", help="who does it"),
@@ -136,6 +137,7 @@ def bulk_run(
         with engine.begin() as conn:
             operation_id = bulk_operations.create_operation(
                 conn,
+                scope=EVERYTHING,
                 issuer_id=issuer_id(engine, issuer),
                 action=action,
                 selection=selection,
@@ -145,7 +147,7 @@ def bulk_run(
                 changes=changes,
                 now=_now(),
             )
-            op = bulk_operations.get_operation(conn, operation_id)
+            op = bulk_operations.get_operation(conn, operation_id, scope=EVERYTHING)
         done = _run(engine, operation_id, op.total_count)
     _report(done)
 
@@ -156,6 +158,6 @@ def bulk_resume(operation_id: int) -> None:
     engine = _engine()
     with refusing(engine):
         with engine.connect() as conn:
-            op = bulk_operations.get_operation(conn, operation_id)
+            op = bulk_operations.get_operation(conn, operation_id, scope=EVERYTHING)
         done = _run(engine, operation_id, op.total_count)
     _report(done)

@@ -13,6 +13,7 @@ from scrip.cli.database import resolve_dsn
 from scrip.cli.long_runs import issuer_id, out, progress, refusing
 from scrip.db.engine import make_engine
 from scrip.db.lots import LotRow
+from scrip.domain.scope import EVERYTHING  # the CLI acts as the installation: every issuer
 from scrip.services import lots
 from scrip.services import secrets as vault
 
@@ -56,6 +57,7 @@ def lot_generate(
         with engine.begin() as conn:
             lot_id = lots.create_lot(
                 conn,
+                scope=EVERYTHING,
                 issuer_id=issuer_id(engine, issuer),
                 type_code=type_code,
                 count=count,
@@ -79,7 +81,7 @@ def lot_resume(lot_id: int) -> None:
     engine = _engine()
     with refusing(engine):
         with engine.connect() as conn:
-            lot = lots.get_lot(conn, lot_id)
+            lot = lots.get_lot(conn, lot_id, scope=EVERYTHING)
         done = _run(engine, lot_id, lot.count)
     out.print(f"lot {done.id}: {done.done_count} of {done.count} vouchers, {done.status}")
 
@@ -122,6 +124,7 @@ def secret_show(
     with refusing(engine):
         found = vault.retrieve_committed(
             engine,
+            scope=EVERYTHING,
             issuer_id=issuer_id(engine, issuer),
             voucher_code=code,
             user=user,

@@ -16,6 +16,7 @@ from rich.table import Column, Table
 from sqlalchemy import Engine
 
 from scrip import settings
+from scrip.api.edge import EnvelopeHttpToolsProtocol
 from scrip.cli.bulk import bulk_app
 from scrip.cli.database import migrate, resolve_dsn
 from scrip.cli.lots import lot_app, secrets_app
@@ -146,6 +147,8 @@ def _serve(config: settings.Settings, dsn: str) -> None:
             port=config.port,
             workers=config.workers,
             log_level=config.log_level,
+            # What uvicorn can't parse (a URL over 64 KB) is answered in the error envelope too.
+            http=EnvelopeHttpToolsProtocol,
         )
     finally:
         stop.set()

@@ -15,6 +15,7 @@ from scrip.cli.database import resolve_dsn
 from scrip.cli.long_runs import issuer_id, out, refusing
 from scrip.db.engine import make_engine
 from scrip.domain.basket import Basket
+from scrip.domain.scope import EVERYTHING  # the CLI acts as the installation: every issuer
 from scrip.services import promotions
 from scrip.wire import till as wire
 from scrip.wire.pos import ReceiptIn
@@ -29,7 +30,9 @@ def promotion_list(issuer: str = typer.Option("DEMO", help="issuer code")) -> No
     """Every promotion of the issuer: code, kind, status, dates, limits."""
     engine = make_engine(resolve_dsn(settings.load()), pool_size=1)
     with refusing(engine), engine.connect() as conn:
-        rows = promotions.list_promotions(conn, issuer_id=issuer_id(engine, issuer))
+        rows = promotions.list_promotions(
+            conn, scope=EVERYTHING, issuer_id=issuer_id(engine, issuer)
+        )
     table = Table("code", "name", "kind", "status", "from", "until", "per receipt", "per holder")
     for row in rows:
         table.add_row(

@@ -15,6 +15,7 @@ from scrip.cli.database import resolve_dsn
 from scrip.cli.long_runs import out, refusing
 from scrip.db.engine import make_engine
 from scrip.documents import report_files
+from scrip.domain.scope import EVERYTHING  # the CLI acts as the installation: every issuer
 from scrip.services import reports
 
 # Options may follow the report's name (`scrip report sold --from …`).
@@ -66,7 +67,7 @@ def report(
             out.print("[red]an Excel file needs --out FILE[/]")
             raise typer.Exit(2)
         with engine.connect() as conn:
-            result = reports.run(conn, name=name, raw=raw, now=datetime.now(UTC))
+            result = reports.run(conn, scope=EVERYTHING, name=name, raw=raw, now=datetime.now(UTC))
     if out_file is None:
         report_files.write_csv(result, sys.stdout)
         return

@@ -12,6 +12,7 @@ from scrip import settings
 from scrip.cli.database import resolve_dsn
 from scrip.cli.long_runs import issuer_id, out, refusing
 from scrip.db.engine import make_engine
+from scrip.domain.scope import EVERYTHING  # the CLI acts as the installation: every issuer
 from scrip.services import voucher_types
 
 type_app = typer.Typer(help="Voucher types.", no_args_is_help=True)
@@ -75,6 +76,7 @@ def type_create(
     with refusing(engine), engine.begin() as conn:
         row = voucher_types.define(
             conn,
+            scope=EVERYTHING,
             issuer_id=issuer_id(engine, issuer),
             code=code,
             name=name,
@@ -91,7 +93,7 @@ def type_list(issuer: str = typer.Option("DEMO", help="issuer code")) -> None:
     """Every voucher type of the issuer, with its value and validity rules."""
     engine = make_engine(resolve_dsn(settings.load()), pool_size=1)
     with refusing(engine), engine.connect() as conn:
-        rows = voucher_types.list_types(conn, issuer_id=issuer_id(engine, issuer))
+        rows = voucher_types.list_types(conn, scope=EVERYTHING, issuer_id=issuer_id(engine, issuer))
     table = Table("code", "classification", "value", "use", "validity", "template")
     for row in rows:
         value = f"{row.value_mode} {row.face_value_minor or ''}".strip()

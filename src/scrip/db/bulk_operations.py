@@ -17,7 +17,7 @@ from scrip.db.bulk_statement import ChunkResult
 _COLUMNS = (
     "id, issuer_id, action, selection, operator, reason, all_or_nothing, chunk_size, status,"
     " total_count, selected_count, done_count, refused_count, refused_sample, boundaries, error,"
-    " created_at, started_at, finished_at, changes"
+    " created_at, started_at, finished_at, changes, store_ids, unknown_codes"
 )
 
 
@@ -43,6 +43,8 @@ class BulkOperationRow:
     started_at: datetime | None
     finished_at: datetime | None
     changes: dict[str, Any]
+    store_ids: list[int] | None  # a store user's operation touches only these stores' vouchers
+    unknown_codes: list[str]  # explicit codes that matched no voucher: refused as not_found
 
 
 def insert_operation(conn: Connection, values: dict[str, Any]) -> int:

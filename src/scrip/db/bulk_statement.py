@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from scrip.db.vouchers import sold_at
+
 # The voucher columns an edit may set, with the SQL type of their parameter.
 CHANGEABLE: dict[str, str] = {
     "valid_from": "timestamptz",
@@ -50,6 +52,7 @@ class Filter:
     serial_to: int | None = None
     codes: tuple[str, ...] = ()
     states: tuple[str, ...] = ()
+    store_ids: tuple[int, ...] | None = None  # a store user's: vouchers sold at these only
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,9 @@ def _where(f: Filter) -> tuple[str, dict[str, Any]]:
     if f.states:
         parts.append("v.state = ANY(CAST(:states AS text[]))")
         params["states"] = list(f.states)
+    if f.store_ids is not None:
+        parts.append(f"{sold_at()} = ANY(CAST(:stores AS bigint[]))")
+        params["stores"] = list(f.store_ids)
     return " AND ".join(parts), params
 
 
@@ -261,6 +267,15 @@ def apply_chunk(
     }
     row = conn.execute(text(statement), values).one()
     return ChunkResult(int(row.selected), int(row.done), list(row.sample))
+
+
+def known_codes(conn: Connection, f: Filter) -> set[str]:
+    """The explicit codes of ``f`` that name a voucher it may select (the issuer's, not
+    purged, within its stores), whatever its other filters say."""
+    plain = Filter(issuer_id=f.issuer_id, codes=f.codes, store_ids=f.store_ids)
+    where, params = _where(plain)
+    found = conn.execute(text(f"SELECT v.code FROM vouchers v WHERE {where}"), params)
+    return {str(code) for code in found.scalars()}
 
 
 def count_selection(conn: Connection, f: Filter) -> int:

@@ -30,6 +30,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from scrip.db.vouchers import sold_at
+
 # The issuers a report covers, with the instants their local date range starts and ends at.
 _ISSUERS = """
     iss AS MATERIALIZED (
@@ -37,8 +39,16 @@ _ISSUERS = """
                CAST(:date_from AS timestamp) AT TIME ZONE timezone AS lo,
                CAST(CAST(:date_to AS date) + 1 AS timestamp) AT TIME ZONE timezone AS hi
           FROM issuers
-         WHERE CAST(:issuer AS text) IS NULL OR code = CAST(:issuer AS text)
+         WHERE (CAST(:issuer AS text) IS NULL OR code = CAST(:issuer AS text))
+           AND (CAST(:issuer_ids AS bigint[]) IS NULL
+                OR id = ANY(CAST(:issuer_ids AS bigint[])))
     )"""
+
+# A store user's report counts what happened at their stores (``h``: the operation's history
+# row) and, looking at vouchers themselves, the vouchers sold there.
+_AT_STORES = (
+    "(CAST(:store_ids AS bigint[]) IS NULL OR {column} = ANY(CAST(:store_ids AS bigint[])))"
+)
 
 _CURRENCY = "(CAST(:currency AS text) IS NULL OR {column} = CAST(:currency AS text))"
 
@@ -70,12 +80,15 @@ _PLACE_COLUMNS = {
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which issuers, local dates and currency a report covers."""
+    """Which issuers, local dates and currency a report covers; ``issuer_ids`` and
+    ``store_ids`` are the limits of the user who runs it (None: every one)."""
 
     issuer: str | None
     date_from: date
     date_to: date
     currency: str | None
+    issuer_ids: tuple[int, ...] | None = None
+    store_ids: tuple[int, ...] | None = None
 
     def binds(self) -> dict[str, Any]:
         return {
@@ -83,6 +96,8 @@ class Scope:
             "date_from": self.date_from,
             "date_to": self.date_to,
             "currency": self.currency,
+            "issuer_ids": None if self.issuer_ids is None else list(self.issuer_ids),
+            "store_ids": None if self.store_ids is None else list(self.store_ids),
         }
 
 
@@ -138,6 +153,7 @@ def _flows(
     binds["codes"] = sorted({code for m in measures for code in m.codes})
     within, bounds = _within(conn, scope, "t.resolved_at")
     place = f"JOIN vouchers v ON v.account_id = t.voucher_account_id {_PLACE_JOINS}"
+    with_place = with_place or scope.store_ids is not None
     # A reversal transfer runs the other way round: the shared account is on the voucher's side.
     body = f"""
         FROM (
@@ -161,6 +177,8 @@ def _flows(
         JOIN iss ON iss.id = o.issuer_id
         {place if with_place else ""}
        WHERE {within} AND {_CURRENCY.format(column="t.currency")}"""
+    if scope.store_ids is not None:
+        body += f" AND {_AT_STORES.format(column='h.store_id')}"
     return body, {**scope.binds(), **binds, **bounds, **_shared_accounts(conn, scope)}
 
 
@@ -188,8 +206,10 @@ def _shared_accounts(conn: Connection, scope: Scope) -> dict[str, Any]:
             "SELECT a.id FROM ledger_accounts a JOIN issuers i ON i.id = a.issuer_id"
             " WHERE a.kind <> 'voucher_liability'"
             " AND (CAST(:issuer AS text) IS NULL OR i.code = CAST(:issuer AS text))"
+            " AND (CAST(:issuer_ids AS bigint[]) IS NULL"
+            "      OR i.id = ANY(CAST(:issuer_ids AS bigint[])))"
         ),
-        {"issuer": scope.issuer},
+        {"issuer": scope.issuer, "issuer_ids": scope.binds()["issuer_ids"]},
     ).scalars()
     return {"shared": [int(account) for account in found]}
 
@@ -227,13 +247,11 @@ def flows_by_place(
     return _rows(conn, sql, binds)
 
 
-def liability_as_of(
-    conn: Connection, *, issuer: str | None, as_of: date, currency: str | None
-) -> list[dict[str, Any]]:
+def liability_as_of(conn: Connection, *, scope: Scope, as_of: date) -> list[dict[str, Any]]:
     """What vouchers were worth at the end of local day ``as_of``, per issuer, currency and
     voucher type: every posted transfer into a voucher account up to then, minus every one
     out of it. One pass over the transfers, summed per voucher, then per type."""
-    scope = Scope(issuer, as_of, as_of, currency)
+    scope = Scope(scope.issuer, as_of, as_of, scope.currency, scope.issuer_ids, scope.store_ids)
     until, bounds = _within(conn, scope, "m.resolved_at", until_only=True)
     sql = f"""
         WITH {_ISSUERS},
@@ -250,6 +268,7 @@ def liability_as_of(
               JOIN vouchers v ON v.account_id = m.account_id
               JOIN iss ON iss.id = v.issuer_id
              WHERE {until} AND {_CURRENCY.format(column="v.currency")}
+               AND {_AT_STORES.format(column=sold_at("v"))}
              GROUP BY v.id
         )
         SELECT iss.code AS issuer, b.currency, ty.code AS type, ty.name AS type_name,
@@ -304,6 +323,7 @@ def activity_by_period(conn: Connection, *, scope: Scope, grouping: str) -> list
     period = _PERIOD.format(instant="h.occurred_at")
     within, bounds = _within(conn, scope, "h.occurred_at")
     currency = _CURRENCY.format(column="v.currency")
+    at_stores = _AT_STORES.format(column="h.store_id")
     kinds = {
         "used": "voucher.redeemed",
         "refunded": "voucher.refunded",
@@ -323,7 +343,7 @@ def activity_by_period(conn: Connection, *, scope: Scope, grouping: str) -> list
               FROM voucher_history h
               JOIN vouchers v ON v.id = h.voucher_id
               JOIN iss ON iss.id = v.issuer_id
-             WHERE h.status = 'recorded' AND {within} AND {currency}
+             WHERE h.status = 'recorded' AND {within} AND {currency} AND {at_stores}
              GROUP BY 1, 2
         ),
         undone AS (
@@ -340,7 +360,7 @@ def activity_by_period(conn: Connection, *, scope: Scope, grouping: str) -> list
                    ORDER BY o.id LIMIT 1
               ) o ON true
              WHERE h.type = 'voucher.reversed' AND h.status = 'recorded'
-               AND {within} AND {currency}
+               AND {within} AND {currency} AND {at_stores}
              GROUP BY 1, 2
         )
         SELECT d.period_start, d.issuer, d.activated - coalesce(u.activated, 0) AS activated,
@@ -361,9 +381,7 @@ _DEACTIVATES = (
 )
 
 
-def expiring(
-    conn: Connection, *, issuer: str | None, currency: str | None, days: int, now: datetime
-) -> list[dict[str, Any]]:
+def expiring(conn: Connection, *, scope: Scope, days: int, now: datetime) -> list[dict[str, Any]]:
     """Value on vouchers whose last valid local day falls from today to ``days`` days ahead,
     per day, issuer, currency and type (the cached balance: this looks forward, not back)."""
     sql = f"""
@@ -381,10 +399,10 @@ def expiring(
                                     + CAST(:days AS integer) + 1 AS timestamp)
                                AT TIME ZONE iss.timezone
            AND v.balance_minor > 0 AND {_CURRENCY.format(column="v.currency")}
+           AND {_AT_STORES.format(column=sold_at("v"))}
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
     binds = {
-        "issuer": issuer,
-        "currency": currency,
+        **scope.binds(),
         "days": days,
         "now": now,
         "date_from": now.date(),
@@ -393,11 +411,12 @@ def expiring(
     return _rows(conn, sql, binds)
 
 
-def issuer_timezone(conn: Connection, code: str) -> str | None:
+def find_issuer(conn: Connection, code: str) -> tuple[int, str] | None:
+    """The issuer's id and time zone."""
     found = conn.execute(
-        text("SELECT timezone FROM issuers WHERE code = :c"), {"c": code}
-    ).scalar_one_or_none()
-    return None if found is None else str(found)
+        text("SELECT id, timezone FROM issuers WHERE code = :c"), {"c": code}
+    ).first()
+    return None if found is None else (int(found.id), str(found.timezone))
 
 
 # A report sums or groups up to millions of rows in one statement: enough memory for its hash

@@ -315,6 +315,10 @@ bulk_operations = Table(
     _created_at(),
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    # The stores a store user's operation is limited to (NULL: head office's, no limit).
+    Column("store_ids", ARRAY(BigInteger), nullable=True),
+    # Explicit codes that matched no voucher it may touch: counted and reported as refused.
+    Column("unknown_codes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
     CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
     CheckConstraint("done_count + refused_count <= selected_count", name="counts_within_selected"),
 )
@@ -501,6 +505,7 @@ roles = Table(
 )
 
 # ``store_ids`` NULL: every store; otherwise the user sees only those stores' records.
+# ``issuer_ids`` NULL: every issuer; otherwise only those issuers' records (domain.scope).
 users = Table(
     "users",
     metadata,
@@ -509,6 +514,7 @@ users = Table(
     Column("password_hash", Text, nullable=False),  # argon2id
     Column("role_id", ForeignKey("roles.id"), nullable=False),
     Column("store_ids", ARRAY(BigInteger), nullable=True),
+    Column("issuer_ids", ARRAY(BigInteger), nullable=True),
     # The TOTP secret sealed by the vault (``key_id:base64``); NULL: no second factor.
     Column("totp_sealed", Text, nullable=True),
     Column("active", Boolean, nullable=False, server_default=text("true")),

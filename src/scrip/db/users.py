@@ -18,6 +18,8 @@ class UserRow:
     role: str
     grants: dict[str, str]
     store_ids: list[int] | None
+    issuer_ids: list[int] | None
+    store_issuer_ids: list[int]  # the issuers of ``store_ids`` (derived)
     totp_sealed: str | None = field(repr=False)
     active: bool
     failed_logins: int
@@ -28,6 +30,9 @@ class UserRow:
 
 _SELECT = """
     SELECT u.id, u.username, u.password_hash, r.name AS role, r.grants, u.store_ids,
+           u.issuer_ids,
+           ARRAY(SELECT DISTINCT st.issuer_id FROM stores st WHERE st.id = ANY(u.store_ids))
+             AS store_issuer_ids,
            u.totp_sealed, u.active, u.failed_logins, u.locked_until, u.created_at,
            u.last_login_at
       FROM users u JOIN roles r ON r.id = u.role_id
@@ -72,9 +77,27 @@ def find_user_by_token(conn: Connection, token_hash: str) -> UserRow | None:
     return _user(conn.execute(text(sql), {"h": token_hash}).mappings().first())
 
 
-def list_users(conn: Connection, *, before: int | None, limit: int) -> list[UserRow]:
-    sql = _SELECT + " WHERE (CAST(:b AS bigint) IS NULL OR u.id < :b) ORDER BY u.id DESC LIMIT :l"
-    rows = conn.execute(text(sql), {"b": before, "l": limit}).mappings()
+def list_users(
+    conn: Connection,
+    *,
+    before: int | None,
+    limit: int,
+    issuer_ids: list[int] | None = None,
+    store_ids: list[int] | None = None,
+) -> list[UserRow]:
+    """A keyset page of users, newest first; with ``issuer_ids`` / ``store_ids`` only the users
+    limited to some of those (a scoped manager sees the users within their own scope)."""
+    sql = _SELECT + (
+        " WHERE (CAST(:b AS bigint) IS NULL OR u.id < :b)"
+        " AND (CAST(:si AS bigint[]) IS NULL OR u.store_ids <@ CAST(:si AS bigint[]))"
+        " AND (CAST(:ii AS bigint[]) IS NULL OR CASE WHEN u.store_ids IS NULL"
+        "      THEN u.issuer_ids <@ CAST(:ii AS bigint[])"
+        "      ELSE ARRAY(SELECT st.issuer_id FROM stores st WHERE st.id = ANY(u.store_ids))"
+        "           <@ CAST(:ii AS bigint[]) END)"
+        " ORDER BY u.id DESC LIMIT :l"
+    )
+    params = {"b": before, "l": limit, "si": store_ids, "ii": issuer_ids}
+    rows = conn.execute(text(sql), params).mappings()
     return [UserRow(**row) for row in rows]
 
 
@@ -162,14 +185,61 @@ def insert_user(
     password_hash: str,
     role_id: int,
     store_ids: list[int] | None,
+    issuer_ids: list[int] | None,
     created_at: datetime,
 ) -> int:
     sql = text(
-        "INSERT INTO users (username, password_hash, role_id, store_ids, created_at)"
-        " VALUES (:n, :p, :r, :s, :at) RETURNING id"
+        "INSERT INTO users (username, password_hash, role_id, store_ids, issuer_ids, created_at)"
+        " VALUES (:n, :p, :r, :s, :i, :at) RETURNING id"
     )
-    params = {"n": username, "p": password_hash, "r": role_id, "s": store_ids, "at": created_at}
+    params = {
+        "n": username,
+        "p": password_hash,
+        "r": role_id,
+        "s": store_ids,
+        "i": issuer_ids,
+        "at": created_at,
+    }
     return int(conn.execute(sql, params).scalar_one())
+
+
+# Changes of who may do what are taken one at a time (a transaction-level advisory lock), so
+# two administrators disabling each other at once cannot leave the installation without one.
+_ACCESS_LOCK = 0x5C819A0E
+
+
+def lock_access(conn: Connection) -> None:
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ACCESS_LOCK})
+
+
+def find_role(conn: Connection, name: str) -> tuple[int, dict[str, str]] | None:
+    row = conn.execute(text("SELECT id, grants FROM roles WHERE name = :n"), {"n": name}).first()
+    return None if row is None else (int(row.id), dict(row.grants))
+
+
+def unscoped_active_users(conn: Connection) -> list[tuple[int, str, dict[str, str]]]:
+    """``(id, role, grants)`` of every active user limited to no issuer and no store: the
+    candidates for full administrator."""
+    rows = conn.execute(
+        text(
+            "SELECT u.id, r.name, r.grants FROM users u JOIN roles r ON r.id = u.role_id"
+            " WHERE u.active AND u.store_ids IS NULL AND u.issuer_ids IS NULL"
+        )
+    )
+    return [(int(row.id), str(row.name), dict(row.grants)) for row in rows]
+
+
+def issuers_of_stores(conn: Connection, store_ids: list[int]) -> dict[int, int]:
+    """store id -> its issuer id, for the stores that exist."""
+    rows = conn.execute(
+        text("SELECT id, issuer_id FROM stores WHERE id = ANY(:s)"), {"s": store_ids}
+    )
+    return {int(row.id): int(row.issuer_id) for row in rows}
+
+
+def existing_issuers(conn: Connection, issuer_ids: list[int]) -> set[int]:
+    rows = conn.execute(text("SELECT id FROM issuers WHERE id = ANY(:i)"), {"i": issuer_ids})
+    return {int(row.id) for row in rows}
 
 
 def revoke_tokens(conn: Connection, *, user_id: int, now: datetime) -> int:

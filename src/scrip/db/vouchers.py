@@ -64,6 +64,8 @@ class VoucherRow:
     blocked_by: str | None = None
     block_store_id: int | None = None
     block_reason: str | None = None
+    # The store that sold it (domain.scope: the store a voucher belongs to).
+    activated_store_id: int | None = None
 
 
 _SELECT = f"""
@@ -76,7 +78,7 @@ _SELECT = f"""
            t.min_payment_receipt_minor, t.validity_basis, t.validity_days, t.valid_from_on,
            t.valid_until_on, t.return_to_prepared, t.pin_length, v.secret_key_id,
            v.secret_sealed, {TILL_RULES} AS till_rules, v.blocked_by, v.block_store_id,
-           v.block_reason
+           v.block_reason, v.activated_store_id
       FROM vouchers v JOIN voucher_types t ON t.id = v.type_id
 """
 _BY_CODE = text(_SELECT + " WHERE v.issuer_id = :issuer_id AND v.code = :code")
@@ -94,6 +96,29 @@ def find_voucher(conn: Connection, *, issuer_id: int, code: str) -> VoucherRow |
     found = raw.execute(conn, _BY_CODE, {"issuer_id": issuer_id, "code": code}, dicts=True)
     row = found.fetchone()
     return VoucherRow(**row) if row else None
+
+
+def sold_at(alias: str = "v") -> str:
+    """SQL for the store a voucher belongs to (``domain.scope``): where it was sold, or where
+    value was first put on it by a transfer, from its recorded history at a till; NULL for a
+    voucher never sold (head office's). ``activated_store_id`` wins when set. One expression
+    for every query that selects by store (bulk runs, searches, reports, the voucher page)."""
+    return (
+        f"coalesce({alias}.activated_store_id, (SELECT sh.store_id FROM voucher_history sh"
+        f" WHERE sh.voucher_id = {alias}.id AND sh.status = 'recorded'"
+        " AND sh.store_id IS NOT NULL"
+        " AND sh.type IN ('voucher.sold', 'voucher.transferred_in')"
+        " ORDER BY sh.id DESC LIMIT 1))"
+    )
+
+
+def find_sold_at(conn: Connection, voucher_id: int) -> int | None:
+    """The store the voucher belongs to (:func:`sold_at`; None: head office). Not on
+    ``VoucherRow``: only the back office asks, and the till's statements stay as they are."""
+    found = conn.execute(
+        text(f"SELECT {sold_at()} FROM vouchers v WHERE v.id = :v"), {"v": voucher_id}
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def lock_vouchers(conn: Connection, *, issuer_id: int, codes: Sequence[str]) -> list[VoucherRow]:
@@ -123,6 +148,7 @@ _WRITABLE = (
     "blocked_by",
     "block_store_id",
     "block_reason",
+    "activated_store_id",
 )
 
 

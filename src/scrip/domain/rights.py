@@ -1,9 +1,15 @@
 """Who may do what (S13): areas, levels, roles, and the one decision every entry point asks.
 
 A role grants a level (``read`` or ``write``; write includes read) per area. A user holds one
-role and may be scoped to stores: ``store_ids`` of ``None`` means every store of the
-installation, a set means only those. The decision is a pure function so that the admin API,
-the web screens and the tests all ask the same question and get the same answer.
+role and a scope of issuers and stores (``domain.scope``: whose records). The decision is a pure
+function so that the admin API, the web screens and the tests all ask the same question and get
+the same answer.
+
+Granting (S13, issue 13): nobody grants a right they do not hold. A role may be given, or
+edited, only by a user whose own grants reach every grant of it (:func:`first_beyond`), and a
+scope only within the granter's own; nobody changes their own role or scope; the last active
+full administrator (every right, every issuer and store) stays one. ``services.users`` enforces
+it for the admin API, the screens and the CLI alike.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+
+from scrip.domain.scope import EVERYTHING, Scope
 
 
 class Area(StrEnum):
@@ -94,7 +102,11 @@ class Principal:
     username: str
     role: str
     grants: Grants
-    store_ids: frozenset[int] | None = field(default=None)
+    scope: Scope = field(default=EVERYTHING)
+
+    @property
+    def full_administrator(self) -> bool:
+        return full_administrator(self.grants, self.scope)
 
 
 def grants_of(raw: Mapping[str, str]) -> dict[Area, Level]:
@@ -111,9 +123,16 @@ def allows(grants: Grants, rights: Iterable[Right]) -> bool:
     return all(grants.get(right.area, Level.none) >= right.level for right in rights)
 
 
-def may_see_store(principal: Principal, store_id: int | None) -> bool:
-    """A user scoped to stores sees only those; records with no store belong to head office,
-    which a scoped user does not see."""
-    if principal.store_ids is None:
-        return True
-    return store_id is not None and store_id in principal.store_ids
+def first_beyond(grants: Grants, held: Grants) -> Right | None:
+    """The first right ``grants`` gives that ``held`` does not reach; None when every grant is
+    within ``held`` (then a holder of ``held`` may grant them)."""
+    for area in Area:
+        level = grants.get(area, Level.none)
+        if level > held.get(area, Level.none):
+            return Right(area, level)
+    return None
+
+
+def full_administrator(grants: Grants, scope: Scope) -> bool:
+    """Every right on every area, for every issuer and store."""
+    return allows(grants, UNDECLARED) and scope.everything

@@ -39,6 +39,7 @@ def rule_of(voucher: VoucherRow) -> validity.ValidityRule | None:
 def activate(voucher: VoucherRow, *, till: RegisterContext, now: datetime) -> None:
     voucher.state = State.active
     voucher.activated_at = now
+    voucher.activated_store_id = till.store_id
     voucher.pending_receipt_id = None
     rule = rule_of(voucher)
     if rule is not None and rule.basis == validity.ValidityBasis.from_activation:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from scrip import crypto
 from scrip.db import audit as audit_db
+from scrip.domain.scope import Scope, check_head_office
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,23 +44,37 @@ def _content(row: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
+def storable(value: Any) -> Any:
+    """``value`` with every NUL character spelled out as the six characters ``\\u0000``:
+    PostgreSQL keeps no NUL in text or jsonb, and a row that can't be stored would be a
+    refusal nobody can see. The edge refuses such input (``api.edge``); this keeps the trail
+    whole even so."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    return value
+
+
 def append(conn: Connection, entry: Entry, *, now: datetime) -> int:
     last_id, last_hash = audit_db.lock_chain_end(conn)
     row: dict[str, Any] = {
         "id": last_id + 1,
         "occurred_at": now,
-        "actor": entry.actor,
+        "actor": storable(entry.actor),
         "user_id": entry.user_id,
-        "action": entry.action,
-        "target": entry.target,
+        "action": storable(entry.action),
+        "target": storable(entry.target),
         "ip": entry.ip,
-        "outcome": entry.outcome,
-        "before": entry.before,
-        "after": entry.after,
+        "outcome": storable(entry.outcome),
+        "before": storable(entry.before),
+        "after": storable(entry.after),
         "prev_hash": last_hash or crypto.AUDIT_GENESIS,
     }
     # Hash exactly what the verifier will read back from the jsonb columns.
-    row["before"], row["after"] = audit_db.as_stored(conn, entry.before, entry.after)
+    row["before"], row["after"] = audit_db.as_stored(conn, row["before"], row["after"])
     row["hash"] = crypto.audit_hash(row["prev_hash"], _content(row))
     audit_db.insert_row(conn, row)
     return int(row["id"])
@@ -76,8 +91,10 @@ class Verdict:
         return self.first_broken_id is None
 
 
-def verify(conn: Connection) -> Verdict:
-    """Walk the chain from the start; stop at the first row whose link does not hold."""
+def verify(conn: Connection, *, scope: Scope) -> Verdict:
+    """Walk the chain from the start; stop at the first row whose link does not hold. The
+    trail is the installation's: only a user with every issuer and store reads it."""
+    check_head_office(scope)
     expected_id, prev_hash, checked = 1, crypto.AUDIT_GENESIS, 0
     for row in audit_db.iter_rows(conn):
         problem = _problem(row, expected_id, prev_hash)
@@ -97,5 +114,9 @@ def _problem(row: dict[str, Any], expected_id: int, prev_hash: str) -> str | Non
     return None
 
 
-def list_entries(conn: Connection, *, before: int | None, limit: int) -> list[dict[str, Any]]:
+def list_entries(
+    conn: Connection, *, scope: Scope, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """A keyset page of the trail, newest first (see :func:`verify` for who may)."""
+    check_head_office(scope)
     return audit_db.list_rows(conn, before=before, limit=limit)

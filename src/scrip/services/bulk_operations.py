@@ -41,19 +41,36 @@ from scrip.db.bulk_operations import BulkOperationRow
 from scrip.db.bulk_statement import ChunkResult, Filter, Plan, Window
 from scrip.domain import bulk, validity
 from scrip.domain.codes import normalize
-from scrip.domain.errors import InvalidInput, NotFound, ScripError
+from scrip.domain.errors import Forbidden, InvalidInput, NotFound, ScripError
 from scrip.domain.lifecycle import Action
+from scrip.domain.scope import Scope, check_head_office, check_issuer
 from scrip.services import voucher_types
 from scrip.services.activation import rule_from
 
 CHUNK = 50_000
 WORKERS = 2
 REFUSED = "bulk_refused"
+UNKNOWN_NAMED = 100  # how many unknown codes a refusal's details name
 
 Progress = Callable[[BulkOperationRow], None]
 
 
-def get_operation(conn: Connection, operation_id: int) -> BulkOperationRow:
+def get_operation(conn: Connection, operation_id: int, *, scope: Scope) -> BulkOperationRow:
+    """The operation, for a user whose ``scope`` reaches it: one made at head office belongs to
+    head office, one made by a store user to the stores it was limited to."""
+    op = _operation(conn, operation_id)
+    if op.store_ids is None:
+        check_head_office(scope, op.issuer_id)
+    else:
+        check_issuer(scope, op.issuer_id)
+        if not all(scope.sees_store(store) for store in op.store_ids):
+            raise Forbidden(
+                "this bulk operation was made for other stores", code="store_out_of_scope"
+            )
+    return op
+
+
+def _operation(conn: Connection, operation_id: int) -> BulkOperationRow:
     found = bulk_db.find_operation(conn, operation_id)
     if found is None:
         raise NotFound("no bulk operation with this id", code="bulk_operation_not_found")
@@ -76,6 +93,7 @@ def _check_lot(conn: Connection, issuer_id: int, lot_id: int) -> None:
 def create_operation(
     conn: Connection,
     *,
+    scope: Scope,
     issuer_id: int,
     action: str,
     selection: bulk.Selection,
@@ -88,7 +106,13 @@ def create_operation(
 ) -> int:
     """Check and store a bulk operation (status ``queued``); :func:`run` carries it out.
     ``changes`` says what an edit sets (see ``domain.bulk.changes_of``); allowed stores are
-    given by code as ``allowed_stores``."""
+    given by code as ``allowed_stores``.
+
+    A store user's operation (``scope``) touches only vouchers sold at their stores, on every
+    chunk and every resume. Explicit codes that match no voucher it may touch are named as
+    refused (``not_found``, :attr:`BulkOperationRow.unknown_codes`); an all-or-nothing
+    operation with such codes is refused whole (``codes_not_found``), nothing queued."""
+    check_issuer(scope, issuer_id)
     chosen = bulk.action_of(action)
     selection.check()
     bulk.check_reason(chosen, reason)
@@ -106,6 +130,16 @@ def create_operation(
     codes = tuple(sorted({normalize(code) for code in selection.codes}))
     chosen_parts = dataclasses.asdict(dataclasses.replace(selection, codes=codes))
     stored = {key: value for key, value in chosen_parts.items() if value not in (None, ())}
+    stores = None if scope.store_ids is None else sorted(scope.store_ids)
+    selected = _filter_of(conn, issuer_id, stored, stores)
+    unknown = sorted(set(codes) - bulk_statement.known_codes(conn, selected)) if codes else []
+    if unknown and all_or_nothing:
+        raise NotFound(
+            "these codes match no voucher the operation may touch",
+            code="codes_not_found",
+            codes=unknown[:UNKNOWN_NAMED],
+            count=len(unknown),
+        )
     values: dict[str, Any] = {
         "issuer_id": issuer_id,
         "action": chosen.value,
@@ -114,18 +148,31 @@ def create_operation(
         "reason": reason,
         "all_or_nothing": all_or_nothing,
         "chunk_size": chunk_size,
-        "total_count": bulk_statement.count_selection(conn, _filter_of(conn, issuer_id, stored)),
+        "total_count": bulk_statement.count_selection(conn, selected) + len(unknown),
         "created_at": now,
         "changes": json.dumps(columns),
+        "store_ids": stores,
+        "unknown_codes": unknown,
+        # Unknown codes are refused before the run: counted as selected and refused.
+        "selected_count": len(unknown),
+        "refused_count": len(unknown),
+        "refused_sample": json.dumps(
+            [
+                {"code": code, "serial_number": None, "state": None, "reason": "not_found"}
+                for code in unknown[: bulk.SAMPLE_SIZE]
+            ]
+        ),
     }
     return bulk_db.insert_operation(conn, values)
 
 
 def _filter(conn: Connection, op: BulkOperationRow) -> Filter:
-    return _filter_of(conn, op.issuer_id, op.selection)
+    return _filter_of(conn, op.issuer_id, op.selection, op.store_ids)
 
 
-def _filter_of(conn: Connection, issuer_id: int, s: dict[str, Any]) -> Filter:
+def _filter_of(
+    conn: Connection, issuer_id: int, s: dict[str, Any], store_ids: list[int] | None
+) -> Filter:
     type_code = s.get("type_code")
     return Filter(
         issuer_id=issuer_id,
@@ -135,6 +182,7 @@ def _filter_of(conn: Connection, issuer_id: int, s: dict[str, Any]) -> Filter:
         serial_to=s.get("serial_to"),
         codes=tuple(s.get("codes") or ()),
         states=tuple(s.get("states") or ()),
+        store_ids=None if store_ids is None else tuple(store_ids),
     )
 
 
@@ -201,7 +249,7 @@ def run_chunk(
     conn: Connection, *, operation_id: int, chunk: int, now: datetime
 ) -> BulkOperationRow:
     """Chunk ``chunk`` of the operation, in the caller's transaction."""
-    op = get_operation(conn, operation_id)
+    op = _operation(conn, operation_id)
     if op.boundaries is None or not 0 <= chunk < len(op.boundaries):
         raise InvalidInput("no such chunk in this bulk operation", code="invalid_input")
     after = op.boundaries[chunk + 1] if chunk + 1 < len(op.boundaries) else None
@@ -294,7 +342,7 @@ def run(
     raised; any other error marks it ``failed`` and is raised, and running it again does only
     the chunks not committed yet."""
     with engine.begin() as conn:
-        op = get_operation(conn, operation_id)
+        op = _operation(conn, operation_id)
         if op.status == "done":
             return op
         bulk_db.set_status(conn, operation_id, status="running", now=clock())
@@ -311,7 +359,7 @@ def run(
         _mark_failed(engine, operation_id, error, clock())
         raise
     with engine.connect() as conn:
-        return get_operation(conn, operation_id)
+        return _operation(conn, operation_id)
 
 
 def _mark_failed(engine: Engine, operation_id: int, error: Exception, now: datetime) -> None:
@@ -321,8 +369,11 @@ def _mark_failed(engine: Engine, operation_id: int, error: Exception, now: datet
         bulk_db.set_status(conn, operation_id, status="failed", now=now, error=reason)
 
 
-def preview(conn: Connection, *, issuer_id: int, selection: bulk.Selection) -> int:
-    """How many vouchers a selection holds now: the count a screen shows before running."""
+def preview(conn: Connection, *, scope: Scope, issuer_id: int, selection: bulk.Selection) -> int:
+    """How many vouchers a selection holds now (of those ``scope`` may touch): the count a
+    screen shows before running."""
+    check_issuer(scope, issuer_id)
     selection.check()
     parts = {k: v for k, v in dataclasses.asdict(selection).items() if v not in (None, ())}
-    return bulk_statement.count_selection(conn, _filter_of(conn, issuer_id, parts))
+    stores = None if scope.store_ids is None else sorted(scope.store_ids)
+    return bulk_statement.count_selection(conn, _filter_of(conn, issuer_id, parts, stores))

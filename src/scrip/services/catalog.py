@@ -21,9 +21,10 @@ from scrip.db import vouchers as vouchers_db
 from scrip.db.history import HistoryEntry, Where
 from scrip.domain import validity, voucher_types
 from scrip.domain.codes import CodeTemplate
-from scrip.domain.errors import InvalidInput, LimitExceeded, NotFound
+from scrip.domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from scrip.domain.lifecycle import INITIAL_STATES, Classification, State
 from scrip.domain.money import check_currency
+from scrip.domain.scope import Scope, check_head_office, check_store
 from scrip.services import templates
 from scrip.services.activation import rule_from
 
@@ -88,6 +89,43 @@ def create_register(conn: Connection, *, store_id: int, serial_number: str) -> N
         key_hint=crypto.api_key_hint(key),
     )
     return NewRegister(register_id, key)
+
+
+# --- the same for the back office: the caller's scope decides (``domain.scope``) -------------
+
+
+def define_issuer(conn: Connection, *, scope: Scope, **fields: Any) -> int:
+    """A new issuer: an installation's record, for a user with every issuer and store."""
+    check_head_office(scope)
+    taken = conn.execute(text("SELECT 1 FROM issuers WHERE code = :c"), {"c": fields.get("code")})
+    if taken.first() is not None:
+        raise Conflict("an issuer with this code exists", code="issuer_exists")
+    return create_issuer(conn, **fields)
+
+
+def define_store(conn: Connection, *, scope: Scope, issuer_id: int, code: str, name: str) -> int:
+    """A new store of ``issuer_id``: head office's to make."""
+    check_head_office(scope, issuer_id)
+    if _exists(conn, "SELECT 1 FROM stores WHERE issuer_id = :i AND code = :c", issuer_id, code):
+        raise Conflict("the issuer has a store with this code", code="store_exists")
+    return create_store(conn, issuer_id=issuer_id, code=code, name=name)
+
+
+def define_register(
+    conn: Connection, *, scope: Scope, store_id: int, serial_number: str
+) -> NewRegister:
+    """A new register of ``store_id``, for a user who sees that store."""
+    issuer_id = conn.execute(
+        text("SELECT issuer_id FROM stores WHERE id = :s"), {"s": store_id}
+    ).scalar_one_or_none()
+    if issuer_id is None:
+        raise NotFound("no store with this id", code="store_not_found")
+    check_store(scope, int(issuer_id), store_id)
+    return create_register(conn, store_id=store_id, serial_number=serial_number)
+
+
+def _exists(conn: Connection, sql: str, issuer_id: int, code: str) -> bool:
+    return conn.execute(text(sql), {"i": issuer_id, "c": code}).first() is not None
 
 
 def create_operator(conn: Connection, *, issuer_id: int, code: str, name: str) -> int:

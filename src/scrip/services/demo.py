@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from scrip.domain.scope import EVERYTHING
 from scrip.services import catalog, promotions
 
 
@@ -98,6 +99,7 @@ def _promotions(conn: Connection, issuer: int) -> None:
     )
     promotions.create_promotion(
         conn,
+        scope=EVERYTHING,
         issuer_id=issuer,
         code="SPEND50",
         name="Spend 50, get 5; spend 100, get 10",

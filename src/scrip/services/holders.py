@@ -3,6 +3,9 @@
 A voucher is linked to a holder as the buyer or the recipient of an e-voucher (the rule of S6
 on personal and shareable e-vouchers reads these), or by being bound to one of the holder's
 club cards (``vouchers.card_id``).
+
+Holders are customer records of the issuer's head office (``domain.scope``): the functions the
+back office calls take the caller's ``scope`` and refuse store users and other issuers' users.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from scrip.db.history import HistoryEntry, Where
 from scrip.db.holders import CardRow, HolderRow
 from scrip.domain.codes import normalize
 from scrip.domain.errors import InvalidInput, NotFound, TransitionNotAllowed
+from scrip.domain.scope import Scope, check_head_office
 
 LINKS = {"buyer": "buyer_holder_id", "recipient": "recipient_holder_id"}
 
@@ -33,17 +37,25 @@ class HolderView:
 
 
 def create_holder(
-    conn: Connection, *, issuer_id: int, holder_ref: str, name: str | None, email: str | None
+    conn: Connection,
+    *,
+    scope: Scope,
+    issuer_id: int,
+    holder_ref: str,
+    name: str | None,
+    email: str | None,
 ) -> HolderRow:
+    check_head_office(scope, issuer_id)
     if holders_db.find_holder(conn, issuer_id=issuer_id, holder_ref=holder_ref) is not None:
         raise InvalidInput("a holder with this id exists", code="holder_exists")
     holders_db.insert_holder(
         conn, issuer_id=issuer_id, holder_ref=holder_ref, name=name, email=email
     )
-    return get_holder(conn, issuer_id=issuer_id, holder_ref=holder_ref)
+    return get_holder(conn, scope=scope, issuer_id=issuer_id, holder_ref=holder_ref)
 
 
-def get_holder(conn: Connection, *, issuer_id: int, holder_ref: str) -> HolderRow:
+def get_holder(conn: Connection, *, scope: Scope, issuer_id: int, holder_ref: str) -> HolderRow:
+    check_head_office(scope, issuer_id)
     found = holders_db.find_holder(conn, issuer_id=issuer_id, holder_ref=holder_ref)
     if found is None:
         raise NotFound("no holder with this id", code="holder_not_found")
@@ -58,9 +70,11 @@ def view(conn: Connection, holder: HolderRow) -> HolderView:
     return HolderView(holder.holder_ref, holder.name, holder.email, cards)
 
 
-def add_card(conn: Connection, *, issuer_id: int, holder_ref: str, card_id: str) -> CardRow:
+def add_card(
+    conn: Connection, *, scope: Scope, issuer_id: int, holder_ref: str, card_id: str
+) -> CardRow:
     """A new club card for the holder, inactive until it is activated at a till."""
-    holder = get_holder(conn, issuer_id=issuer_id, holder_ref=holder_ref)
+    holder = get_holder(conn, scope=scope, issuer_id=issuer_id, holder_ref=holder_ref)
     if holders_db.find_card(conn, issuer_id=issuer_id, card_id=card_id) is not None:
         raise InvalidInput("a club card with this number exists", code="club_card_exists")
     if vouchers_db.find_voucher(conn, issuer_id=issuer_id, code=normalize(card_id)):
@@ -96,11 +110,18 @@ def activate_card(conn: Connection, *, issuer_id: int, card_id: str, now: dateti
 
 
 def link_voucher(
-    conn: Connection, *, issuer_id: int, holder_ref: str, code: str, link: str, now: datetime
+    conn: Connection,
+    *,
+    scope: Scope,
+    issuer_id: int,
+    holder_ref: str,
+    code: str,
+    link: str,
+    now: datetime,
 ) -> None:
     """Link a voucher to a holder as ``buyer`` or ``recipient``, or ``card:<card id>``; the
     link changes who may use it (S6), so it is written to the voucher's history."""
-    holder = get_holder(conn, issuer_id=issuer_id, holder_ref=holder_ref)
+    holder = get_holder(conn, scope=scope, issuer_id=issuer_id, holder_ref=holder_ref)
     voucher = vouchers_db.find_voucher(conn, issuer_id=issuer_id, code=normalize(code))
     if voucher is None:
         raise NotFound("no voucher with this code", code="voucher_not_found")
@@ -126,8 +147,10 @@ def link_voucher(
     history_db.record(conn, [entry], where=Where(), now=now)
 
 
-def holder_vouchers(conn: Connection, *, issuer_id: int, holder_ref: str) -> list[dict[str, Any]]:
-    holder = get_holder(conn, issuer_id=issuer_id, holder_ref=holder_ref)
+def holder_vouchers(
+    conn: Connection, *, scope: Scope, issuer_id: int, holder_ref: str
+) -> list[dict[str, Any]]:
+    holder = get_holder(conn, scope=scope, issuer_id=issuer_id, holder_ref=holder_ref)
     return [
         dict(row)
         for row in holders_db.list_holder_vouchers(conn, issuer_id=issuer_id, holder_id=holder.id)

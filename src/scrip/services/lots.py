@@ -38,6 +38,7 @@ from scrip.domain.codes import CodeTemplate
 from scrip.domain.errors import InvalidInput, NotFound, ScripError
 from scrip.domain.ledger import TransferCode
 from scrip.domain.lifecycle import INITIAL_STATES, Classification, State
+from scrip.domain.scope import Scope, check_head_office
 from scrip.services import templates
 from scrip.services.activation import rule_from
 
@@ -47,7 +48,14 @@ MAX_COUNT = 10_000_000
 MAX_CODE_RETRIES = 5
 
 
-def get_lot(conn: Connection, lot_id: int) -> LotRow:
+def get_lot(conn: Connection, lot_id: int, *, scope: Scope) -> LotRow:
+    """The lot, for a user whose ``scope`` reaches it: lots are head office's records."""
+    lot = _lot(conn, lot_id)
+    check_head_office(scope, lot.issuer_id)
+    return lot
+
+
+def _lot(conn: Connection, lot_id: int) -> LotRow:
     lot = lots_db.find_lot(conn, lot_id)
     if lot is None:
         raise NotFound("no lot with this id", code="lot_not_found")
@@ -83,6 +91,7 @@ def funded(classification: str, state: str) -> bool:
 def create_lot(
     conn: Connection,
     *,
+    scope: Scope,
     issuer_id: int,
     type_code: str,
     count: int,
@@ -97,7 +106,8 @@ def create_lot(
     chunk_size: int = CHUNK,
 ) -> int:
     """Check and store a lot request (status ``queued``) and reserve its serial range;
-    :func:`run_lot` generates it."""
+    :func:`run_lot` generates it. Lots are made at head office (``scope``)."""
+    check_head_office(scope, issuer_id)
     if not 0 < count <= MAX_COUNT:
         raise InvalidInput(f"a lot holds 1 to {MAX_COUNT} vouchers", code="invalid_count")
     type_id = lots_db.find_type_id(conn, issuer_id=issuer_id, code=type_code)
@@ -313,7 +323,7 @@ def generate_chunk(
     conn: Connection, *, lot_id: int, index: int, keyring: crypto.Keyring, now: datetime
 ) -> LotRow:
     """Write chunk ``index`` of the lot (nothing if it exists); returns the lot after it."""
-    lot = get_lot(conn, lot_id)
+    lot = _lot(conn, lot_id)
     if not 0 <= index < chunk_count(lot):
         raise InvalidInput("no such chunk in this lot", code="invalid_input")
     if chunk_done(conn, lot, index):
@@ -332,7 +342,7 @@ def lot_currency(chunk: _Chunk) -> str:
 
 def _pending_chunks(engine: Engine, lot_id: int, now: datetime) -> list[int]:
     with engine.begin() as conn:
-        lot = get_lot(conn, lot_id)
+        lot = _lot(conn, lot_id)
         lots_db.set_status(conn, lot_id, status="running", now=now)
         return [i for i in range(chunk_count(lot)) if not chunk_done(conn, lot, i)]
 
@@ -373,7 +383,7 @@ def run_lot(
         raise
     with engine.begin() as conn:
         lots_db.set_status(conn, lot_id, status="done", now=clock())
-        return get_lot(conn, lot_id)
+        return _lot(conn, lot_id)
 
 
 def _mark_failed(engine: Engine, lot_id: int, error: Exception, now: datetime) -> None:

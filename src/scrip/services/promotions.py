@@ -19,6 +19,7 @@ from scrip.domain.errors import InvalidInput, NotFound
 from scrip.domain.lifecycle import Classification
 from scrip.domain.promotions import Award, Kind, Occasion, Promotion
 from scrip.domain.schedule import Schedule
+from scrip.domain.scope import Scope, check_head_office, check_issuer
 
 STATUSES = ("draft", "active", "paused", "ended")
 
@@ -48,6 +49,7 @@ def promotion_of(row: Mapping[str, Any]) -> Promotion:
 def create_promotion(
     conn: Connection,
     *,
+    scope: Scope,
     issuer_id: int,
     code: str,
     name: str,
@@ -65,7 +67,9 @@ def create_promotion(
     max_per_receipt: int = 3,
     max_per_holder: int = 5,
 ) -> dict[str, Any]:
-    """Check everything a promotion needs, then store it."""
+    """Check everything a promotion needs, then store it; promotions are the issuer's
+    catalogue, defined at head office (``scope``)."""
+    check_head_office(scope, issuer_id)
     if kind not in Kind.__members__:
         raise InvalidInput("unknown promotion kind", code="invalid_promotion", kind=kind)
     rules.check_params(Kind(kind), params)
@@ -96,7 +100,7 @@ def create_promotion(
         max_per_receipt=max_per_receipt,
         max_per_holder=max_per_holder,
     )
-    return get_promotion(conn, issuer_id=issuer_id, code=code)
+    return get_promotion(conn, scope=scope, issuer_id=issuer_id, code=code)
 
 
 def _check_fields(
@@ -122,21 +126,26 @@ def _promotional_type(conn: Connection, *, issuer_id: int, type_code: str) -> in
     return int(row[0])
 
 
-def get_promotion(conn: Connection, *, issuer_id: int, code: str) -> dict[str, Any]:
+def get_promotion(conn: Connection, *, scope: Scope, issuer_id: int, code: str) -> dict[str, Any]:
+    check_issuer(scope, issuer_id)
     found = promotions_db.find_promotion(conn, issuer_id=issuer_id, code=code)
     if found is None:
         raise NotFound("no promotion with this code", code="promotion_not_found")
     return found
 
 
-def set_status(conn: Connection, *, issuer_id: int, code: str, status: str) -> dict[str, Any]:
-    found = get_promotion(conn, issuer_id=issuer_id, code=code)
+def set_status(
+    conn: Connection, *, scope: Scope, issuer_id: int, code: str, status: str
+) -> dict[str, Any]:
+    check_head_office(scope, issuer_id)
+    found = get_promotion(conn, scope=scope, issuer_id=issuer_id, code=code)
     _check_fields(status, None, None, 1, 1)
     promotions_db.set_status(conn, promotion_id=found["id"], status=status)
-    return get_promotion(conn, issuer_id=issuer_id, code=code)
+    return get_promotion(conn, scope=scope, issuer_id=issuer_id, code=code)
 
 
-def list_promotions(conn: Connection, *, issuer_id: int) -> list[dict[str, Any]]:
+def list_promotions(conn: Connection, *, scope: Scope, issuer_id: int) -> list[dict[str, Any]]:
+    check_issuer(scope, issuer_id)
     return promotions_db.list_promotions(conn, issuer_id=issuer_id)
 
 

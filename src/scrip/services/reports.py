@@ -1,12 +1,13 @@
 """The reports (S14): a registry of named reports, each a description, the parameters it takes
 and one set-based query (``db.reports``), answering with one ``ReportResult`` shape.
 
-``REPORTS[name].run(conn, params, now)`` runs one; :func:`run` takes the parameters as text (a
-query string, a command line), checks them and runs the report. Read-only: nothing here writes,
-so a report can later run on a replica.
+``REPORTS[name].run(conn, params, within, now)`` runs one; :func:`run` takes the parameters as
+text (a query string, a command line) and the caller's scope, checks them and runs the report
+over the issuers and stores of that scope (``domain.scope``). Read-only: nothing here writes, so
+a report can later run on a replica.
 
-Refusals: ``report_not_found`` and ``issuer_not_found`` (``NotFound``), and the parameter codes
-of ``domain.reports`` (``InvalidInput``).
+Refusals: ``report_not_found`` and ``issuer_not_found`` (``NotFound``), ``issuer_out_of_scope``
+(``Forbidden``), and the parameter codes of ``domain.reports`` (``InvalidInput``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Connection
 
 from scrip.db import reports as sql
 from scrip.db.reports import Measure, Scope
+from scrip.domain import scope as access
 from scrip.domain import validity
 from scrip.domain.errors import NotFound
 from scrip.domain.reports import (
@@ -36,7 +38,7 @@ from scrip.domain.reports import (
     series_of_counts,
 )
 
-Run = Callable[[Connection, Params, datetime], ReportResult]
+Run = Callable[[Connection, Params, "Within", datetime], ReportResult]
 ChartKind = Literal["line", "bar", "doughnut"]
 # A chart: its kind, its labels, and the row key that names the label each row adds to.
 ChartSpec = tuple[ChartKind, list[str], str]
@@ -80,8 +82,23 @@ PERIOD_COLUMNS = [
 ]
 
 
-def _scope(p: Params) -> Scope:
-    return Scope(p.issuer, p.date_from, p.date_to, p.currency)
+@dataclass(frozen=True)
+class Within:
+    """The limits of whoever runs the report (``domain.scope.Scope``) as the SQL binds them."""
+
+    issuer_ids: tuple[int, ...] | None
+    store_ids: tuple[int, ...] | None
+
+    @classmethod
+    def of(cls, scope: access.Scope) -> Within:
+        return cls(
+            None if scope.issuer_ids is None else tuple(sorted(scope.issuer_ids)),
+            None if scope.store_ids is None else tuple(sorted(scope.store_ids)),
+        )
+
+
+def _scope(p: Params, w: Within) -> Scope:
+    return Scope(p.issuer, p.date_from, p.date_to, p.currency, w.issuer_ids, w.store_ids)
 
 
 def _project(
@@ -141,10 +158,10 @@ def _money_result(
 def _flow_report(title: str, flows: Flows, kind: ChartKind) -> Run:
     """A report of ledger flows per period."""
 
-    def run(conn: Connection, p: Params, now: datetime) -> ReportResult:
+    def run(conn: Connection, p: Params, w: Within, now: datetime) -> ReportResult:
         found = sql.flows_by_period(
             conn,
-            scope=_scope(p),
+            scope=_scope(p, w),
             grouping=p.grouping,
             side=flows.side,
             measures=flows.only_measures(),
@@ -160,9 +177,9 @@ def _flow_report(title: str, flows: Flows, kind: ChartKind) -> Run:
 def _place_report(title: str, flows: Flows) -> Run:
     """A report of ledger flows per issuer, store or register (``by``)."""
 
-    def run(conn: Connection, p: Params, now: datetime) -> ReportResult:
+    def run(conn: Connection, p: Params, w: Within, now: datetime) -> ReportResult:
         rows = sql.flows_by_place(
-            conn, scope=_scope(p), place=p.by, side=flows.side, measures=flows.only_measures()
+            conn, scope=_scope(p, w), place=p.by, side=flows.side, measures=flows.only_measures()
         )
         place = [_text("issuer", "Issuer")]
         if p.by != "issuer":
@@ -179,9 +196,9 @@ def _place_report(title: str, flows: Flows) -> Run:
     return run
 
 
-def _liability(conn: Connection, p: Params, now: datetime) -> ReportResult:
+def _liability(conn: Connection, p: Params, w: Within, now: datetime) -> ReportResult:
     as_of = p.as_of or p.date_to
-    rows = sql.liability_as_of(conn, issuer=p.issuer, as_of=as_of, currency=p.currency)
+    rows = sql.liability_as_of(conn, scope=_scope(p, w), as_of=as_of)
     columns = [
         _text("issuer", "Issuer"),
         _text("type", "Voucher type"),
@@ -198,8 +215,8 @@ def _liability(conn: Connection, p: Params, now: datetime) -> ReportResult:
     return _money_result(title, columns, rows, chart, "liability_minor", "Liability")
 
 
-def _receipts(conn: Connection, p: Params, now: datetime) -> ReportResult:
-    rows = sql.receipts_paid(conn, scope=_scope(p))
+def _receipts(conn: Connection, p: Params, w: Within, now: datetime) -> ReportResult:
+    rows = sql.receipts_paid(conn, scope=_scope(p, w))
     columns = [
         Column("paid_on", "Date", "date"),
         _text("receipt_number", "Receipt"),
@@ -217,8 +234,8 @@ def _receipts(conn: Connection, p: Params, now: datetime) -> ReportResult:
     return _money_result(title, columns, rows, chart, "paid_minor", "Paid with vouchers")
 
 
-def _activity(conn: Connection, p: Params, now: datetime) -> ReportResult:
-    rows = _with_periods(sql.activity_by_period(conn, scope=_scope(p), grouping=p.grouping), p)
+def _activity(conn: Connection, p: Params, w: Within, now: datetime) -> ReportResult:
+    rows = _with_periods(sql.activity_by_period(conn, scope=_scope(p, w), grouping=p.grouping), p)
     counts = [
         _count("activated", "Activated"),
         _count("used", "Used"),
@@ -237,8 +254,8 @@ def _activity(conn: Connection, p: Params, now: datetime) -> ReportResult:
     )
 
 
-def _expiring(conn: Connection, p: Params, now: datetime) -> ReportResult:
-    rows = sql.expiring(conn, issuer=p.issuer, currency=p.currency, days=p.days, now=now)
+def _expiring(conn: Connection, p: Params, w: Within, now: datetime) -> ReportResult:
+    rows = sql.expiring(conn, scope=_scope(p, w), days=p.days, now=now)
     columns = [
         Column("last_valid_on", "Last valid day", "date"),
         _text("issuer", "Issuer"),
@@ -381,18 +398,26 @@ def get_report(name: str) -> Report:
 
 
 def run(
-    conn: Connection, *, name: str, raw: Mapping[str, str | None], now: datetime
+    conn: Connection,
+    *,
+    scope: access.Scope,
+    name: str,
+    raw: Mapping[str, str | None],
+    now: datetime,
 ) -> ReportResult:
-    """Check the text parameters ``raw`` and run report ``name``. Without ``to`` the range ends
-    today in the issuer's time zone (UTC when no issuer is named)."""
+    """Check the text parameters ``raw`` and run report ``name`` over what ``scope`` may see:
+    an issuer outside it is refused, and without one named only the issuers within it are
+    reported; a store user's figures are their stores'. Without ``to`` the range ends today
+    in the issuer's time zone (UTC when no issuer is named)."""
     report = get_report(name)
     tz = "UTC"
     issuer = raw.get("issuer")
     if issuer:
-        found = sql.issuer_timezone(conn, issuer)
+        found = sql.find_issuer(conn, issuer)
         if found is None:
             raise NotFound("no issuer with this code", code="issuer_not_found", issuer=issuer)
-        tz = found
+        access.check_issuer(scope, found[0])
+        tz = found[1]
     today = now.astimezone(validity.zone(tz)).date()
     params = parse_params(raw, accepted=report.params, today=today)
-    return report.run(conn, params, now)
+    return report.run(conn, params, Within.of(scope), now)

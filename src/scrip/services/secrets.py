@@ -28,6 +28,7 @@ from scrip.db.vouchers import VoucherRow
 from scrip.domain import rights
 from scrip.domain.codes import normalize
 from scrip.domain.errors import Forbidden, InvalidInput, NotFound, ScripError
+from scrip.domain.scope import Scope, check_issuer, check_store
 
 ROTATION_BATCH = 5_000
 
@@ -83,6 +84,7 @@ def _refusal(user: str, reason: str, entitled: bool) -> ScripError | None:
 def retrieve(
     conn: Connection,
     *,
+    scope: Scope,
     issuer_id: int,
     voucher_code: str,
     user: str,
@@ -91,10 +93,13 @@ def retrieve(
     keyring: crypto.Keyring,
     now: datetime,
 ) -> Retrieval:
-    """The secret number of a voucher, for an entitled user giving a reason; audited."""
+    """The secret number of a voucher, for an entitled user giving a reason, whose ``scope``
+    reaches the voucher (its issuer, and the store it was sold at or head office); audited."""
+    check_issuer(scope, issuer_id)
     voucher = vouchers_db.find_voucher(conn, issuer_id=issuer_id, code=normalize(voucher_code))
     if voucher is None:
         raise NotFound("no voucher with this code", code="voucher_not_found")
+    check_store(scope, issuer_id, vouchers_db.find_sold_at(conn, voucher.id))
     audit = {"user": user, "reason": reason}
     refusal = _refusal(user, reason, entitled)
     if refusal is not None:

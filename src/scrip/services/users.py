@@ -10,6 +10,11 @@ Login refuses with one code (``login_failed``) whether the name, the password or
 factor was wrong, or the user is locked, so the answer does not tell which usernames exist.
 After ``MAX_FAILED_LOGINS`` failures in a row a user is locked for ``LOCK_TIME`` (S13: rate
 limits on guessing); the refusal raises after counting, and the entry point commits the count.
+
+Who may give whom which access is checked by ``services.access`` before anything is written:
+every function here that creates or changes a user, a role, a token or a second factor takes
+the ``actor`` (the admin API's and the screens' logged-in user, the CLI's installation), so
+the three entry points obey the same rules.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import base64
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
 import pyotp
 from sqlalchemy import Connection
@@ -28,6 +34,8 @@ from scrip.db.users import UserRow
 from scrip.domain import rights
 from scrip.domain.errors import Busy, Conflict, InvalidInput, NotFound, Unauthorized
 from scrip.domain.rights import Principal
+from scrip.domain.scope import EVERYTHING, check_head_office
+from scrip.services import access
 
 SESSION_TTL = timedelta(hours=12)
 MIN_PASSWORD = 10
@@ -41,14 +49,7 @@ def ensure_roles(conn: Connection) -> None:
         users_db.insert_role_if_missing(conn, name, rights.stored(grants))
 
 
-def principal_of(user: UserRow) -> Principal:
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        grants=rights.grants_of(user.grants),
-        store_ids=None if user.store_ids is None else frozenset(user.store_ids),
-    )
+principal_of = access.principal_of
 
 
 def _check_password(password: str) -> None:
@@ -61,19 +62,26 @@ def _check_password(password: str) -> None:
 def create_user(
     conn: Connection,
     *,
+    actor: Principal,
     username: str,
     password: str,
     role: str,
     now: datetime,
     store_ids: list[int] | None = None,
+    issuer_ids: list[int] | None = None,
 ) -> int:
+    """A new user of ``role``, limited to ``issuer_ids`` / ``store_ids`` (None: every one);
+    ``actor`` must hold every right of the role and a scope containing the new user's."""
     ensure_roles(conn)
+    access.check_manager(actor)
     if not 0 < len(username) <= 64 or not username.isprintable() or " " in username:
         raise InvalidInput("a username is 1 to 64 characters, no spaces", code="invalid_username")
     _check_password(password)
-    role_id = users_db.find_role_id(conn, role)
-    if role_id is None:
-        raise NotFound("no role with this name", code="role_not_found")
+    role_id, grants = access.role(conn, role)
+    access.check_grantable(actor, role, grants)
+    access.check_scope_grantable(
+        actor, access.scope_of(conn, issuer_ids=issuer_ids, store_ids=store_ids)
+    )
     if users_db.find_user_by_name(conn, username) is not None:
         raise Conflict("this username is taken", code="username_taken")
     return users_db.insert_user(
@@ -81,7 +89,8 @@ def create_user(
         username=username,
         password_hash=crypto.hash_password(password),
         role_id=role_id,
-        store_ids=store_ids,
+        store_ids=None if store_ids is None else sorted(set(store_ids)),
+        issuer_ids=None if issuer_ids is None else sorted(set(issuer_ids)),
         created_at=now,
     )
 
@@ -93,31 +102,79 @@ def get_user(conn: Connection, user_id: int) -> UserRow:
     return found
 
 
+def list_users(
+    conn: Connection, *, actor: Principal, before: int | None, limit: int
+) -> list[UserRow]:
+    """The users within ``actor``'s scope, newest first (a keyset page)."""
+    scope = actor.scope
+    return users_db.list_users(
+        conn,
+        before=before,
+        limit=limit,
+        issuer_ids=None if scope.issuer_ids is None else sorted(scope.issuer_ids),
+        store_ids=None if scope.store_ids is None else sorted(scope.store_ids),
+    )
+
+
+class Keep(Enum):
+    """A change that leaves a field as it is (``None`` means "every one" for a scope)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
 def change_user(
     conn: Connection,
     *,
+    actor: Principal,
     user_id: int,
     role: str | None = None,
-    store_ids: list[int] | None = None,
-    all_stores: bool = False,
+    store_ids: list[int] | Keep | None = KEEP,
+    issuer_ids: list[int] | Keep | None = KEEP,
     active: bool | None = None,
 ) -> UserRow:
-    """Change a user's role, store scope or active flag; sessions end when access shrinks."""
-    get_user(conn, user_id)
+    """Change a user's role, scope (``None``: every store / issuer) or active flag; sessions
+    end when anything changes. Fields given with their current value are no change."""
+    users_db.lock_access(conn)
+    target = get_user(conn, user_id)
+    access.check_manageable(actor, target)
     values: dict[str, object] = {}
-    if role is not None:
-        role_id = users_db.find_role_id(conn, role)
-        if role_id is None:
-            raise NotFound("no role with this name", code="role_not_found")
-        values["role_id"] = role_id
-    if store_ids is not None or all_stores:
-        values["store_ids"] = None if all_stores else store_ids
-    if active is not None:
+    grants = rights.grants_of(target.grants)
+    if role is not None and role != target.role:
+        access.check_not_own(actor, target, "role")
+        values["role_id"], grants = access.role(conn, role)
+        access.check_grantable(actor, role, grants)
+    stores = _kept(store_ids, target.store_ids)
+    issuers = _kept(issuer_ids, target.issuer_ids)
+    scope = access.principal_of(target).scope
+    if (stores, issuers) != (_sorted(target.store_ids), _sorted(target.issuer_ids)):
+        access.check_not_own(actor, target, "scope")
+        scope = access.scope_of(conn, issuer_ids=issuers, store_ids=stores)
+        access.check_scope_grantable(actor, scope)
+        values["store_ids"], values["issuer_ids"] = stores, issuers
+    if active is not None and active != target.active:
+        access.check_not_own(actor, target, "active flag")
         values["active"] = active
+    now_active = target.active if active is None else active
+    was_full = access.stays_full_administrator(
+        rights.grants_of(target.grants), access.principal_of(target).scope, target.active
+    )
+    if was_full and not access.stays_full_administrator(grants, scope, now_active):
+        access.keep_an_administrator(conn, losing_users=[target.id])
     if values:
         users_db.update_user(conn, user_id, **values)
         users_db.delete_sessions(conn, user_id=user_id)
     return get_user(conn, user_id)
+
+
+def _sorted(ids: list[int] | None) -> list[int] | None:
+    return None if ids is None else sorted(set(ids))
+
+
+def _kept(given: list[int] | Keep | None, current: list[int] | None) -> list[int] | None:
+    return _sorted(current) if isinstance(given, Keep) else _sorted(given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,9 +281,10 @@ def find_by_token(conn: Connection, *, token: str) -> Principal | None:
     return None if user is None else principal_of(user)
 
 
-def create_token(conn: Connection, *, user_id: int, name: str) -> str:
-    """A new API token for the user, returned once; only its hash is kept."""
-    get_user(conn, user_id)
+def create_token(conn: Connection, *, actor: Principal, user_id: int, name: str) -> str:
+    """A new API token for the user, returned once; only its hash is kept. A token acts with
+    the user's rights, so only a manager of the user (or the user) may make one."""
+    access.check_manageable(actor, get_user(conn, user_id))
     token = crypto.new_user_token()
     users_db.insert_token(
         conn,
@@ -238,16 +296,19 @@ def create_token(conn: Connection, *, user_id: int, name: str) -> str:
     return token
 
 
-def revoke_tokens(conn: Connection, *, user_id: int, now: datetime) -> int:
+def revoke_tokens(conn: Connection, *, actor: Principal, user_id: int, now: datetime) -> int:
     """End every API token of the user at once; returns how many were live."""
-    get_user(conn, user_id)
+    access.check_manageable(actor, get_user(conn, user_id))
     return users_db.revoke_tokens(conn, user_id=user_id, now=now)
 
 
-def enable_totp(conn: Connection, *, user_id: int, keyring: crypto.Keyring) -> str:
+def enable_totp(
+    conn: Connection, *, actor: Principal, user_id: int, keyring: crypto.Keyring
+) -> str:
     """Give the user a fresh TOTP secret (sealed at rest) and return its otpauth:// URI,
     shown once."""
     user = get_user(conn, user_id)
+    access.check_manageable(actor, user)
     secret = pyotp.random_base32()
     users_db.update_user(conn, user_id, totp_sealed=_seal_totp(user_id, secret, keyring))
     return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="scrip")
@@ -265,15 +326,34 @@ def ensure_first_admin(conn: Connection, *, now: datetime) -> FirstAdmin | None:
     if users_db.count_users(conn) > 0:
         return None
     password = secrets.token_urlsafe(12)
-    create_user(conn, username="admin", password=password, role="admin", now=now)
+    create_user(
+        conn,
+        actor=access.INSTALLATION,
+        username="admin",
+        password=password,
+        role="admin",
+        now=now,
+    )
     return FirstAdmin("admin", password)
 
 
-def save_role(conn: Connection, *, name: str, grants: rights.Grants) -> int:
+def save_role(conn: Connection, *, actor: Principal, name: str, grants: rights.Grants) -> int:
     """Create or replace a role's grants; the built-in ``admin`` keeps every right so an
-    installation cannot lock itself out."""
-    if not 0 < len(name) <= 32:
+    installation cannot lock itself out. A role applies to every issuer and store, so only a
+    user with all of them edits one, and only within their own rights, before and after."""
+    access.check_manager(actor)
+    check_head_office(actor.scope)
+    if not 0 < len(name) <= 32 or not name.isprintable():
         raise InvalidInput("a role name is 1 to 32 characters", code="invalid_role")
     if name == "admin":
         raise Conflict("the admin role keeps every right", code="role_protected")
+    access.check_grantable(actor, name, grants)
+    existing = users_db.find_role(conn, name)
+    if existing is not None:
+        held = rights.grants_of(existing[1])
+        access.check_grantable(actor, name, held)
+        if rights.full_administrator(held, EVERYTHING) and not rights.full_administrator(
+            grants, EVERYTHING
+        ):
+            access.keep_an_administrator(conn, losing_role=name)
     return users_db.upsert_role(conn, name, rights.stored(grants))

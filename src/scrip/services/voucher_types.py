@@ -4,6 +4,9 @@
 stores the type through ``catalog.create_voucher_type``, whose definition the domain checks
 (``domain.voucher_types``). A code already taken is refused (``voucher_type_exists``,
 ``code_template_exists``) rather than left to the unique index.
+
+Types and templates are an issuer's catalogue (``domain.scope``): every user of the issuer may
+read them, store users included; only head office defines them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from scrip.db import voucher_types as types_db
 from scrip.db.templates import TemplateRow
 from scrip.db.voucher_types import VoucherTypeRow
 from scrip.domain.errors import Conflict, InvalidInput, NotFound
+from scrip.domain.scope import Scope, check_head_office, check_issuer
 from scrip.services import catalog, templates
 
 
@@ -42,6 +46,7 @@ def store_codes_to_ids(conn: Connection, issuer_id: int, given: dict[str, Any]) 
 def define(
     conn: Connection,
     *,
+    scope: Scope,
     issuer_id: int,
     code: str,
     name: str,
@@ -51,10 +56,12 @@ def define(
     **definition: Any,
 ) -> VoucherTypeRow:
     """Check and store a voucher type; ``definition`` holds the other type fields."""
+    check_head_office(scope, issuer_id)
     if types_db.find_type(conn, issuer_id, code) is not None:
         raise Conflict("a voucher type with this code exists", code="voucher_type_exists")
     if template is not None:
-        definition["template_id"] = get_template(conn, issuer_id=issuer_id, name=template).id
+        found = get_template(conn, scope=scope, issuer_id=issuer_id, name=template)
+        definition["template_id"] = found.id
     if allowed_stores is not None:
         definition = store_codes_to_ids(
             conn, issuer_id, {**definition, "allowed_stores": allowed_stores}
@@ -62,33 +69,40 @@ def define(
     catalog.create_voucher_type(
         conn, issuer_id=issuer_id, code=code, name=name, classification=classification, **definition
     )
-    return get_type(conn, issuer_id=issuer_id, code=code)
+    return get_type(conn, scope=scope, issuer_id=issuer_id, code=code)
 
 
-def list_types(conn: Connection, *, issuer_id: int) -> list[VoucherTypeRow]:
+def list_types(conn: Connection, *, scope: Scope, issuer_id: int) -> list[VoucherTypeRow]:
+    check_issuer(scope, issuer_id)
     return types_db.list_types(conn, issuer_id)
 
 
-def get_type(conn: Connection, *, issuer_id: int, code: str) -> VoucherTypeRow:
+def get_type(conn: Connection, *, scope: Scope, issuer_id: int, code: str) -> VoucherTypeRow:
+    check_issuer(scope, issuer_id)
     found = types_db.find_type(conn, issuer_id, code)
     if found is None:
         raise NotFound("no voucher type with this code", code="voucher_type_not_found")
     return found
 
 
-def define_template(conn: Connection, *, issuer_id: int, name: str, **shape: Any) -> TemplateRow:
+def define_template(
+    conn: Connection, *, scope: Scope, issuer_id: int, name: str, **shape: Any
+) -> TemplateRow:
     """Check and store a code template (see ``services.templates.create_template``)."""
+    check_head_office(scope, issuer_id)
     if templates_db.find_template_by_name(conn, issuer_id=issuer_id, name=name) is not None:
         raise Conflict("a code template with this name exists", code="code_template_exists")
     templates.create_template(conn, issuer_id=issuer_id, name=name, **shape)
-    return get_template(conn, issuer_id=issuer_id, name=name)
+    return get_template(conn, scope=scope, issuer_id=issuer_id, name=name)
 
 
-def list_templates(conn: Connection, *, issuer_id: int) -> list[TemplateRow]:
+def list_templates(conn: Connection, *, scope: Scope, issuer_id: int) -> list[TemplateRow]:
+    check_issuer(scope, issuer_id)
     return templates_db.list_templates(conn, issuer_id)
 
 
-def get_template(conn: Connection, *, issuer_id: int, name: str) -> TemplateRow:
+def get_template(conn: Connection, *, scope: Scope, issuer_id: int, name: str) -> TemplateRow:
+    check_issuer(scope, issuer_id)
     found = templates_db.find_template_by_name(conn, issuer_id=issuer_id, name=name)
     if found is None:
         raise NotFound("no code template with this name", code="code_template_not_found")

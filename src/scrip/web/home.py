@@ -1,4 +1,5 @@
-"""The dashboard: outstanding liability, today's activity (a chart), and alerts."""
+"""The dashboard: outstanding liability, today's activity (a chart), and alerts, each of the
+logged-in user's scope."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from scrip.api.auth import anyone
 from scrip.api.deps import read
 from scrip.db import backoffice
 from scrip.domain.rights import Area
-from scrip.web.screens import may, now, render, screen_router
+from scrip.web.screens import may, now, render, scope_of, screen_router
 
 router = screen_router()
 
@@ -20,11 +21,15 @@ router = screen_router()
 def dashboard(request: Request) -> Response:
     principal = request.state.principal
     engine = request.app.state.engine
+    scope = scope_of(request)
     midnight = now().replace(hour=0, minute=0, second=0, microsecond=0)
     money_seen = may(principal, Area.finance) or may(principal, Area.reports)
-    liability = read(engine, backoffice.liability) if money_seen else None
-    activity = read(engine, lambda conn: backoffice.activity_since(conn, midnight))
-    alerts = read(engine, lambda conn: backoffice.alerts(conn, now() - timedelta(days=1)))
+    liability = (
+        read(engine, lambda conn: backoffice.liability(conn, scope=scope)) if money_seen else None
+    )
+    activity = read(engine, lambda conn: backoffice.activity_since(conn, midnight, scope=scope))
+    since = now() - timedelta(days=1)
+    alerts = read(engine, lambda conn: backoffice.alerts(conn, since, scope=scope))
     return render(
         request,
         "dashboard.html",

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from scrip.api.audit import AuditedRoute
+from scrip.api.audit import AuditedRoute, unit
 from scrip.api.auth import anyone
 from scrip.domain.errors import Forbidden, Unauthorized
 from scrip.services import users
@@ -39,29 +39,28 @@ def login_form(request: Request, error: str | None = None) -> Response:
 @public.post("/login", response_class=HTMLResponse)
 def log_in(
     request: Request,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    csrf: Annotated[str, Form()],
-    otp: Annotated[str | None, Form()] = None,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf: Annotated[str, Form(max_length=200)],
+    otp: Annotated[str | None, Form(max_length=20)] = None,
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF, "")
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
         raise Forbidden("the login form is stale; reload it", code="csrf_invalid")
     ip = request.client.host if request.client else None
-    with request.app.state.engine.begin() as conn:
-        try:
-            login = users.log_in(
-                conn,
-                username=username,
-                password=password,
-                otp=otp or None,
-                ip=ip,
-                now=now(),
-                keyring=request.app.state.keyring,
-            )
-        except Unauthorized as refused:  # caught inside: the failure count commits
-            request.state.audit = {"target": username[:64], "after": {"refused": refused.code}}
-            return login_form(request, error=refused.message)
+    try:
+        login = users.log_in(
+            unit(request).connection(),
+            username=username,
+            password=password,
+            otp=otp or None,
+            ip=ip,
+            now=now(),
+            keyring=request.app.state.keyring,
+        )
+    except Unauthorized as refused:  # answered, not raised: the failure count commits
+        request.state.audit = {"target": username[:64], "after": {"refused": refused.code}}
+        return login_form(request, error=refused.message)
     request.state.principal = login.principal
     request.state.audit = {"target": login.principal.username}
     answer = redirect("/admin")
@@ -81,8 +80,7 @@ def log_in(
 @router.post("/logout", dependencies=[anyone()])
 def log_out(request: Request) -> Response:
     token = request.cookies.get(COOKIE, "")
-    with request.app.state.engine.begin() as conn:
-        users.log_out(conn, session_token=token)
+    users.log_out(unit(request).connection(), session_token=token)
     answer = redirect("/admin/login")
     answer.delete_cookie(COOKIE, path="/")
     return answer

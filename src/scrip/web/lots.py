@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Form, Request
+from fastapi import BackgroundTasks, Form, Query, Request
 from fastapi.responses import Response
 
+from scrip.api.audit import unit
 from scrip.api.auth import require
 from scrip.api.deps import read
 from scrip.db import backoffice
@@ -19,27 +20,33 @@ from scrip.domain.rights import Area, Level
 from scrip.services import bulk_operations, lots
 from scrip.web.screens import (
     PAGE,
+    IdForm,
+    MinorForm,
+    OptionalInt,
     choices,
     list_page,
     now,
     number,
     redirect,
     render,
+    scope_of,
     screen_router,
     vault,
 )
+from scrip.wire.admin import MAX_ID, MAX_SERIAL
 
 router = screen_router()
 LOT_ACTIONS = ("accept", "reject", "activate")
 
 
 @router.get("/lots", dependencies=[require(Area.lots, Level.read)])
-def list_lots(request: Request, before: int | None = None) -> Response:
+def list_lots(request: Request, before: OptionalInt = None) -> Response:
+    scope = scope_of(request)
     return list_page(
         request,
         "lots.html",
-        lambda conn: backoffice.list_lots(conn, before=before, limit=PAGE),
-        types=choices(request, backoffice.type_choices),
+        lambda conn: backoffice.list_lots(conn, scope=scope, before=before, limit=PAGE),
+        types=choices(request, lambda conn: backoffice.type_choices(conn, scope=scope)),
     )
 
 
@@ -47,34 +54,38 @@ def list_lots(request: Request, before: int | None = None) -> Response:
 def create_lot(
     request: Request,
     tasks: BackgroundTasks,
-    type_id: Annotated[int, Form()],
-    count: Annotated[int, Form()],
+    type_id: IdForm,
+    count: Annotated[int, Form(gt=0, le=lots.MAX_COUNT)],
     state: Annotated[str | None, Form()] = None,
-    face_value_minor: Annotated[int | None, Form()] = None,
-    campaign: Annotated[str | None, Form()] = None,
+    face_value_minor: MinorForm = None,
+    campaign: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
     keyring = vault(request)
     engine = request.app.state.engine
-    with engine.begin() as conn:
-        found = lots_db.find_type(conn, type_id)
-        lot_id = lots.create_lot(
-            conn,
-            issuer_id=found["issuer_id"],
-            type_code=found["code"],
-            count=count,
-            state=state or None,
-            face_value_minor=face_value_minor,
-            campaign=campaign or None,
-            created_by=request.state.principal.username,
-            now=now(),
-        )
+    conn = unit(request).connection()
+    found = lots_db.find_type(conn, type_id)
+    if found is None:
+        raise NotFound("no voucher type with this id", code="voucher_type_not_found")
+    lot_id = lots.create_lot(
+        conn,
+        scope=scope_of(request),
+        issuer_id=found["issuer_id"],
+        type_code=found["code"],
+        count=count,
+        state=state or None,
+        face_value_minor=face_value_minor,
+        campaign=campaign or None,
+        created_by=request.state.principal.username,
+        now=now(),
+    )
     request.state.audit = {"target": f"lot {lot_id}"}
     tasks.add_task(lots.run_lot, engine, lot_id=lot_id, keyring=keyring, clock=now)
     return redirect(f"/admin/lots/{lot_id}")
 
 
 def _lot(request: Request, lot_id: int) -> lots_db.LotRow:
-    return read(request.app.state.engine, lambda conn: lots.get_lot(conn, lot_id))
+    scope = scope_of(request)
+    return read(request.app.state.engine, lambda conn: lots.get_lot(conn, lot_id, scope=scope))
 
 
 @router.get("/lots/{lot_id}", dependencies=[require(Area.lots, Level.read)])
@@ -107,16 +118,16 @@ def _start_bulk(
     reason: str | None = None,
 ) -> Response:
     engine = request.app.state.engine
-    with engine.begin() as conn:
-        operation_id = bulk_operations.create_operation(
-            conn,
-            issuer_id=issuer_id,
-            action=action,
-            selection=selection,
-            operator=request.state.principal.username[:32],
-            reason=reason,
-            now=now(),
-        )
+    operation_id = bulk_operations.create_operation(
+        unit(request).connection(),
+        scope=scope_of(request),
+        issuer_id=issuer_id,
+        action=action,
+        selection=selection,
+        operator=request.state.principal.username[:32],
+        reason=reason,
+        now=now(),
+    )
     request.state.audit = {"target": f"bulk operation {operation_id}"}
     tasks.add_task(bulk_operations.run, engine, operation_id=operation_id, clock=now)
     return redirect(f"/admin/bulk/{operation_id}")
@@ -126,12 +137,13 @@ def _start_bulk(
 
 
 @router.get("/bulk", dependencies=[require(Area.bulk, Level.read)])
-def list_bulk(request: Request, before: int | None = None) -> Response:
+def list_bulk(request: Request, before: OptionalInt = None) -> Response:
+    scope = scope_of(request)
     return list_page(
         request,
         "bulk.html",
-        lambda conn: backoffice.list_bulk_operations(conn, before=before, limit=PAGE),
-        issuers=choices(request, backoffice.issuer_choices),
+        lambda conn: backoffice.list_bulk_operations(conn, scope=scope, before=before, limit=PAGE),
+        issuers=choices(request, lambda conn: backoffice.issuer_choices(conn, scope=scope)),
     )
 
 
@@ -154,7 +166,7 @@ def _selection(
 @router.get("/bulk/preview", dependencies=[require(Area.bulk, Level.read)])
 def preview_bulk(
     request: Request,
-    issuer_id: int,
+    issuer_id: Annotated[int, Query(gt=0, le=MAX_ID)],
     lot_id: str | None = None,
     type_code: str | None = None,
     serial_from: str | None = None,
@@ -165,9 +177,12 @@ def preview_bulk(
     selection = _selection(
         number(lot_id), type_code, number(serial_from), number(serial_to), states
     )
+    scope = scope_of(request)
     count = read(
         request.app.state.engine,
-        lambda conn: bulk_operations.preview(conn, issuer_id=issuer_id, selection=selection),
+        lambda conn: bulk_operations.preview(
+            conn, scope=scope, issuer_id=issuer_id, selection=selection
+        ),
     )
     return render(request, "_bulk_preview.html", count=count)
 
@@ -176,12 +191,12 @@ def preview_bulk(
 def create_bulk(
     request: Request,
     tasks: BackgroundTasks,
-    issuer_id: Annotated[int, Form()],
+    issuer_id: IdForm,
     action: Annotated[str, Form()],
-    lot_id: Annotated[int | None, Form()] = None,
+    lot_id: Annotated[int | None, Form(gt=0, le=MAX_ID)] = None,
     type_code: Annotated[str | None, Form()] = None,
-    serial_from: Annotated[int | None, Form()] = None,
-    serial_to: Annotated[int | None, Form()] = None,
+    serial_from: Annotated[int | None, Form(ge=0, le=MAX_SERIAL)] = None,
+    serial_to: Annotated[int | None, Form(ge=0, le=MAX_SERIAL)] = None,
     states: Annotated[str | None, Form()] = None,
     reason: Annotated[str | None, Form()] = None,
 ) -> Response:
@@ -197,10 +212,11 @@ def create_bulk(
 
 
 def _operation(request: Request, operation_id: int) -> bulk_db.BulkOperationRow:
-    found = read(request.app.state.engine, lambda conn: bulk_db.find_operation(conn, operation_id))
-    if found is None:
-        raise NotFound("no bulk operation with this id", code="bulk_operation_not_found")
-    return found
+    scope = scope_of(request)
+    return read(
+        request.app.state.engine,
+        lambda conn: bulk_operations.get_operation(conn, operation_id, scope=scope),
+    )
 
 
 @router.get("/bulk/{operation_id}", dependencies=[require(Area.bulk, Level.read)])

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Form, Request
 from fastapi.responses import Response
 
+from scrip.api.audit import unit
 from scrip.api.auth import require
 from scrip.api.deps import read
 from scrip.db import backoffice
@@ -18,7 +19,15 @@ from scrip.domain.errors import InvalidInput
 from scrip.domain.promotions import Kind
 from scrip.domain.rights import Area, Level
 from scrip.services import promotions
-from scrip.web.screens import choices, number, redirect, render, screen_router
+from scrip.web.screens import (
+    IdForm,
+    choices,
+    number,
+    redirect,
+    render,
+    scope_of,
+    screen_router,
+)
 
 router = screen_router()
 READ = [require(Area.promotions, Level.read)]
@@ -27,12 +36,13 @@ WRITE = [require(Area.promotions, Level.write)]
 
 @router.get("/promotions", dependencies=READ)
 def list_promotions(request: Request, issuer_id: str | None = None) -> Response:
-    issuers = choices(request, backoffice.issuer_choices)
+    scope = scope_of(request)
+    issuers = choices(request, lambda conn: backoffice.issuer_choices(conn, scope=scope))
     chosen = number(issuer_id) or (issuers[0]["id"] if issuers else None)
     rows = (
         read(
             request.app.state.engine,
-            lambda conn: promotions.list_promotions(conn, issuer_id=chosen),
+            lambda conn: promotions.list_promotions(conn, scope=scope, issuer_id=chosen),
         )
         if chosen is not None
         else []
@@ -64,38 +74,38 @@ def _day(text: str | None) -> date | None:
 @router.post("/promotions", dependencies=WRITE)
 def create_promotion(
     request: Request,
-    issuer_id: Annotated[int, Form()],
-    code: Annotated[str, Form()],
-    name: Annotated[str, Form()],
-    kind: Annotated[str, Form()],
-    type_code: Annotated[str, Form()],
-    params: Annotated[str, Form()] = "{}",
-    starts_on: Annotated[str | None, Form()] = None,
-    ends_on: Annotated[str | None, Form()] = None,
-    receipt_text: Annotated[str, Form()] = "",
-    max_per_receipt: Annotated[int, Form()] = 3,
-    max_per_holder: Annotated[int, Form()] = 5,
+    issuer_id: IdForm,
+    code: Annotated[str, Form(min_length=1, max_length=32)],
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    kind: Annotated[str, Form(max_length=32)],
+    type_code: Annotated[str, Form(min_length=1, max_length=32)],
+    params: Annotated[str, Form(max_length=100_000)] = "{}",
+    starts_on: Annotated[str | None, Form(max_length=10)] = None,
+    ends_on: Annotated[str | None, Form(max_length=10)] = None,
+    receipt_text: Annotated[str, Form(max_length=500)] = "",
+    max_per_receipt: Annotated[int, Form(ge=1, le=1000)] = 3,
+    max_per_holder: Annotated[int, Form(ge=1, le=100_000)] = 5,
 ) -> Response:
     request.state.audit = {"target": f"promotion {code.strip()}"}
     try:
         window = _day(starts_on), _day(ends_on)
     except ValueError as error:
         raise InvalidInput("dates are YYYY-MM-DD", code="invalid_date") from error
-    with request.app.state.engine.begin() as conn:
-        promotions.create_promotion(
-            conn,
-            issuer_id=issuer_id,
-            code=code.strip(),
-            name=name.strip(),
-            kind=kind,
-            type_code=type_code.strip(),
-            params=_params(params),
-            starts_on=window[0],
-            ends_on=window[1],
-            receipt_text=receipt_text,
-            max_per_receipt=max_per_receipt,
-            max_per_holder=max_per_holder,
-        )
+    promotions.create_promotion(
+        unit(request).connection(),
+        scope=scope_of(request),
+        issuer_id=issuer_id,
+        code=code.strip(),
+        name=name.strip(),
+        kind=kind,
+        type_code=type_code.strip(),
+        params=_params(params),
+        starts_on=window[0],
+        ends_on=window[1],
+        receipt_text=receipt_text,
+        max_per_receipt=max_per_receipt,
+        max_per_holder=max_per_holder,
+    )
     return redirect(f"/admin/promotions?issuer_id={issuer_id}")
 
 
@@ -103,10 +113,15 @@ def create_promotion(
 def set_status(
     request: Request,
     code: str,
-    issuer_id: Annotated[int, Form()],
-    status: Annotated[str, Form()],
+    issuer_id: IdForm,
+    status: Annotated[str, Form(max_length=16)],
 ) -> Response:
     request.state.audit = {"target": f"promotion {code}", "after": {"status": status}}
-    with request.app.state.engine.begin() as conn:
-        promotions.set_status(conn, issuer_id=issuer_id, code=code, status=status)
+    promotions.set_status(
+        unit(request).connection(),
+        scope=scope_of(request),
+        issuer_id=issuer_id,
+        code=code,
+        status=status,
+    )
     return redirect(f"/admin/promotions?issuer_id={issuer_id}")

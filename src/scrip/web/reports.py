@@ -15,7 +15,7 @@ from scrip.documents import report_files
 from scrip.domain.reports import ReportResult, decimal_text
 from scrip.domain.rights import Area, Level
 from scrip.services import reports
-from scrip.web.screens import now, render, screen_router
+from scrip.web.screens import now, render, scope_of, screen_router
 
 router = screen_router()
 READ = [require(Area.reports, Level.read)]
@@ -48,7 +48,7 @@ def show_report(request: Request, name: str, format: str = "html") -> Response:
         if format != "html":
             report_files.check_format(format)
         with request.app.state.engine.connect() as conn:
-            result = reports.run(conn, name=name, raw=given, now=now())
+            result = reports.run(conn, scope=scope_of(request), name=name, raw=given, now=now())
         if format != "html":
             return download(name, format, result)
     return render(

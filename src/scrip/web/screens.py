@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -33,13 +33,21 @@ from scrip.domain import rights
 from scrip.domain.errors import Busy, Forbidden, InvalidInput, ScripError
 from scrip.domain.money import CURRENCY_EXPONENTS, Money
 from scrip.domain.rights import Area, Level, Principal, Right
+from scrip.domain.scope import Scope
 from scrip.services import users
+from scrip.wire.admin import MAX_ID, MAX_MINOR
 
 HERE = Path(__file__).parent
 COOKIE = "scrip_session"
 PAGE = 50
 
 templates = Jinja2Templates(directory=HERE / "templates")
+
+# Numbers from forms and query strings, bounded like the admin API's (wire.admin): a value past
+# them is refused as invalid input, never handed to the database.
+IdForm = Annotated[int, Form(gt=0, le=MAX_ID)]
+MinorForm = Annotated[int | None, Form(ge=0, le=MAX_MINOR)]
+OptionalInt = Annotated[int | None, Query(gt=0, le=MAX_ID)]
 
 
 def money(minor: int | None, currency: str) -> str:
@@ -123,6 +131,12 @@ def screen_router() -> APIRouter:
     )
 
 
+def scope_of(request: Request) -> Scope:
+    """The logged-in user's scope, which every screen hands to the services it calls."""
+    principal: Principal = request.state.principal
+    return principal.scope
+
+
 def may(principal: Principal, area: Area, level: Level = Level.read) -> bool:
     return rights.allows(principal.grants, (Right(area, level),))
 
@@ -179,7 +193,7 @@ def number(raw: str | None) -> int | None:
     text = (raw or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > 18:
         raise InvalidInput("a number was expected", code="invalid_input", value=text[:20])
     return int(text)
 

@@ -1,10 +1,25 @@
-"""The admin API's JSON contract: lots and their progress."""
+"""The admin API's JSON contract: lots and their progress, bulk operations, types, templates,
+secrets and users.
+
+Every number an input carries is bounded (issue 13): money like the POS's (``MAX_MINOR``), ids
+and serials within PostgreSQL's BIGINT, counts and days by what they mean. A value past its
+bound is refused as ``invalid_input`` naming the field, never left to the database.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+MAX_MINOR = 10**15  # as wire.pos: a quadrillion minor units, far below BIGINT's 9.2e18
+MAX_ID = 2**63 - 1
+MAX_SERIAL = 2**62  # the serial range's open end in db.bulk_statement
+Minor = Annotated[int, Field(ge=0, le=MAX_MINOR)]
+PositiveMinor = Annotated[int, Field(gt=0, le=MAX_MINOR)]
+Id = Annotated[int, Field(gt=0, le=MAX_ID)]
+Serial = Annotated[int, Field(ge=0, le=MAX_SERIAL)]
 
 
 class LotIn(BaseModel):
@@ -14,8 +29,8 @@ class LotIn(BaseModel):
     type_code: str = Field(min_length=1, max_length=32)
     count: int = Field(gt=0, le=10_000_000)
     state: str | None = Field(default=None, max_length=16)
-    face_value_minor: int | None = Field(default=None, gt=0)
-    extra_value_minor: int | None = Field(default=None, ge=0)
+    face_value_minor: PositiveMinor | None = None
+    extra_value_minor: Minor | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     campaign: str | None = Field(default=None, max_length=200)
@@ -53,8 +68,8 @@ class BulkChangesIn(BaseModel):
     valid_until: datetime | None = Field(default=None, description="the first instant not valid")
     valid_from_on: date | None = Field(default=None, description="from the issuer's local day")
     valid_until_on: date | None = Field(default=None, description="to the end of that local day")
-    face_value_minor: int | None = Field(default=None, gt=0)
-    extra_value_minor: int | None = Field(default=None, ge=0)
+    face_value_minor: PositiveMinor | None = None
+    extra_value_minor: Minor | None = None
     supported_products: list[str] | None = Field(default=None, max_length=10_000)
     supported_product_groups: list[str] | None = Field(default=None, max_length=10_000)
     allowed_stores: list[str] | None = Field(
@@ -72,10 +87,10 @@ class BulkOperationIn(BaseModel):
         description="accept, reject, activate, hand_over, block, unblock, cancel, purge,"
         " change_validity or modify"
     )
-    lot_id: int | None = Field(default=None, gt=0)
+    lot_id: Id | None = None
     type_code: str | None = Field(default=None, min_length=1, max_length=32)
-    serial_from: int | None = Field(default=None, ge=0, description="needs type_code")
-    serial_to: int | None = Field(default=None, ge=0, description="needs type_code")
+    serial_from: Serial | None = Field(default=None, description="needs type_code")
+    serial_to: Serial | None = Field(default=None, description="needs type_code")
     codes: list[str] = Field(default_factory=list, max_length=100_000)
     states: list[str] = Field(default_factory=list, max_length=20, description="state filter")
     operator: str = Field(
@@ -91,9 +106,12 @@ class BulkOperationIn(BaseModel):
 
 class RefusedVoucherOut(BaseModel):
     code: str
-    serial_number: int
-    state: str
-    reason: str = Field(description="why it was refused, e.g. transition_not_allowed")
+    serial_number: int | None = Field(description="null: the code matched no voucher")
+    state: str | None = Field(description="null: the code matched no voucher")
+    reason: str = Field(
+        description="why it was refused, e.g. transition_not_allowed, or not_found for a code"
+        " that matches no voucher the operation may touch"
+    )
 
 
 class BulkOperationOut(BaseModel):
@@ -110,6 +128,9 @@ class BulkOperationOut(BaseModel):
     done_count: int
     refused_count: int
     refused_sample: list[RefusedVoucherOut]
+    unknown_codes: list[str] = Field(
+        description="every code of the selection that matched no voucher (refused: not_found)"
+    )
     progress: float = Field(description="selected_count / total_count, 0 to 1")
     error: str | None = Field(description="e.g. bulk_refused (all_or_nothing)")
     created_at: datetime
@@ -131,20 +152,22 @@ class VoucherTypeIn(BaseModel):
         " refund_voucher or promotional_voucher"
     )
     value_mode: str = Field(default="fixed", description="fixed or variable")
-    face_value_minor: int | None = None
-    extra_value_minor: int = 0
+    face_value_minor: Minor | None = None
+    extra_value_minor: Minor = 0
     multi_use: bool = Field(default=True, description="false: one-time")
     reloadable: bool = False
-    max_balance_minor: int | None = None
-    min_activation_receipt_minor: int = 0
-    min_payment_receipt_minor: int = 0
+    max_balance_minor: Minor | None = None
+    min_activation_receipt_minor: Minor = 0
+    min_payment_receipt_minor: Minor = 0
     validity_basis: str = Field(
         default="from_activation", description="fixed, from_issue or from_activation"
     )
-    validity_days: int | None = None
+    validity_days: int | None = Field(default=None, ge=0, le=36_600, description="up to 100 years")
     valid_from_on: date | None = None
     valid_until_on: date | None = None
-    pin_length: int | None = Field(default=None, description="digits of the secret number")
+    pin_length: int | None = Field(
+        default=None, ge=0, le=64, description="digits of the secret number"
+    )
     return_to_prepared: bool = False
     refund_method: str | None = Field(default=None, max_length=32, description="refund vouchers")
     e_voucher_use: str | None = Field(default=None, description="personal or shareable")
@@ -198,7 +221,9 @@ class CodeTemplateIn(BaseModel):
     alphabet: str = Field(default="digits", description="digits or safe_alnum")
     check_digit: bool = True
     banned_words: list[str] = Field(default_factory=list, max_length=1_000)
-    max_guess_ratio_ppm: int = Field(default=100, description="valid codes per million")
+    max_guess_ratio_ppm: int = Field(
+        default=100, ge=0, le=1_000_000, description="valid codes per million"
+    )
 
 
 class CodeTemplateOut(BaseModel):

@@ -36,7 +36,7 @@ class ReceiptIn(Strict):
     ``lines`` and ``card_id`` (the club card presented) feed the restrictions of S6; without
     ``amount_minor`` the receipt amount is the sum of the lines."""
 
-    receipt_id: Annotated[int, Field(strict=True, gt=0)] | None = None
+    receipt_id: Annotated[int, Field(strict=True, gt=0, le=2**63 - 1)] | None = None
     number: ShortText | None = None
     z_report: Tag | None = None
     operator: Tag | None = None

@@ -96,10 +96,14 @@ class PromotionIn(Strict):
     status: str = "draft"
     starts_on: date | None = None
     ends_on: date | None = None
-    allowed_days: list[int] | None = Field(default=None, description="ISO 1 (Mon) to 7 (Sun)")
+    allowed_days: list[Annotated[int, Field(ge=1, le=7)]] | None = Field(
+        default=None, max_length=7, description="ISO 1 (Mon) to 7 (Sun)"
+    )
     from_minute: int | None = Field(default=None, ge=0, le=1440)
     until_minute: int | None = Field(default=None, ge=0, le=1440)
-    store_ids: list[int] | None = None
+    store_ids: list[Annotated[int, Field(gt=0, le=2**63 - 1)]] | None = Field(
+        default=None, max_length=10_000
+    )
     receipt_text: Annotated[str, StringConstraints(max_length=500)] = ""
     max_per_receipt: int = Field(default=3, ge=1, le=1000)
     max_per_holder: int = Field(default=5, ge=1, le=100_000)
