@@ -93,6 +93,23 @@ def test_a_certificate_whose_redemption_was_reversed_can_be_returned_unused(
     assert _figures(till, code)[1] == 0
 
 
+def test_a_refunded_payment_is_not_reversed_into_the_card_again(
+    engine: Engine, shop: World, till: Till
+) -> None:
+    """Not on the list, found while closing it: paid 4,000, refunded 4,000, then the payment
+    reversed by its key gave the 4,000 back a second time (14,000 on a card sold for 10,000)."""
+    code = sold_card(engine, shop, till, 10_000)
+    assert till.post(f"/vouchers/{code}/redemptions", pay(4_000), key="P").status_code == 201
+    assert till.post(f"/vouchers/{code}/refunds", pay(4_000)).status_code == 201
+    before = snapshot(engine, shop, code)
+
+    refused = _reverse(till, "P")
+
+    assert (refused.status_code, _error(refused)) == (409, "reversal_not_possible")
+    assert refused.json()["error"]["details"]["reason"] == "refunded"
+    assert snapshot(engine, shop, code) == before
+
+
 # 2. Several refunds held in one open receipt
 
 
