@@ -116,7 +116,7 @@ class Edge:
         if length is not None and length.isdigit() and int(length) > limit:
             await _too_large(limit)(scope, receive, send)
             return
-        body = await _read(receive, limit)
+        body = await read_body(receive, limit)
         refused = _too_large(limit) if body is None else None
         if body is not None:
             refused = _body_refusal(body, headers.get(b"content-type", b""))
@@ -124,10 +124,10 @@ class Edge:
             await refused(scope, receive, send)
             return
         assert body is not None
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
 
-async def _read(receive: Receive, limit: int) -> bytes | None:
+async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
     """The whole body, or None once it passes ``limit`` (the rest is not read)."""
     chunks: list[bytes] = []
     size = 0
@@ -137,7 +137,7 @@ async def _read(receive: Receive, limit: int) -> bytes | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
+        if limit is not None and size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -145,7 +145,9 @@ async def _read(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands ``body`` (already read) to the app, then the rest of the
+    connection's messages."""
     sent = False
 
     async def replayed() -> Message:

@@ -37,10 +37,11 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scrip import crypto
 from scrip.api import deps
+from scrip.api.edge import read_body, replay_body
 from scrip.db.registers import RegisterContext
 
 PREFIX = "/v1/pos/"
@@ -244,12 +245,14 @@ class PosLane:
             await self.next(scope, receive, send)
             return
         route, path_params = found
-        body = await _read_body(receive) if route.wants_body else b""
+        body = (await read_body(receive) or b"") if route.wants_body else b""
         call = _Call(self.fastapi, scope, path_params, body, dict(scope["headers"]))
         try:
             kwargs = {name: source(call) for name, source in route.sources.items()}
         except _Decline:
-            await self.next(scope, _replay(body, receive) if route.wants_body else receive, send)
+            await self.next(
+                scope, replay_body(body, receive) if route.wants_body else receive, send
+            )
             return
         try:
             if route.inline:
@@ -277,28 +280,3 @@ class PosLane:
             if cls in handlers:
                 return cast(Handler, handlers[cls])  # errors.install registers async ones
         return None
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
