@@ -17,6 +17,7 @@ from scrip.services.till import ReceiptInput
 from scrip.services.views import OperationResult
 from tests import builders
 from tests.builders import World, now
+from tests.till.helpers import pay
 
 
 @dataclass(frozen=True)
@@ -38,25 +39,12 @@ def _sold(type_code: str, amount: int | None = None) -> Callable[[Connection, Wo
 
 def _spent(conn: Connection, w: World) -> list[str]:
     [code] = _sold("card", 5_000)(conn, w)
-    _redeem(conn, w, code, 2_000, _ONE)
+    pay(conn, w, code, 2_000)
     return [code]
 
 
 def _with_target(conn: Connection, w: World) -> list[str]:
     return _sold("card", 5_000)(conn, w) + builders.vouchers(conn, w, "card")
-
-
-def _redeem(conn: Connection, w: World, code: str, amount: int, r: ReceiptInput) -> OperationResult:
-    return pos.redeem(
-        conn,
-        till=w.till,
-        code=code,
-        amount=Money(amount, "EUR"),
-        partial_allowed=False,
-        pin=None,
-        receipt=r,
-        now=now(),
-    )
 
 
 _ONE = ReceiptInput()
@@ -83,11 +71,11 @@ CASES: dict[str, tuple[Kind, Case]] = {
     ),
     "redeem": (
         Kind.redeem,
-        Case(_sold("card", 5_000), lambda conn, w, c, r: _redeem(conn, w, c[0], 1_200, r)),
+        Case(_sold("card", 5_000), lambda conn, w, c, r: pay(conn, w, c[0], 1_200, rcpt=r)),
     ),
     "redeem_one_time": (
         Kind.redeem,
-        Case(_sold("cert"), lambda conn, w, c, r: _redeem(conn, w, c[0], 1_200, r)),
+        Case(_sold("cert"), lambda conn, w, c, r: pay(conn, w, c[0], 1_200, rcpt=r)),
     ),
     "refund": (
         Kind.refund,

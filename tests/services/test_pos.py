@@ -17,6 +17,7 @@ from scrip.services.till import ReceiptInput
 from scrip.services.views import OperationResult
 from tests.api.snapshots import Snapshot, read
 from tests.builders import World, now, vouchers, world
+from tests.till.helpers import pay
 
 NO_RECEIPT = ReceiptInput()
 
@@ -29,19 +30,6 @@ def w(conn: Connection) -> World:
 def _sell(conn: Connection, w: World, code: str, amount: int | None = None) -> OperationResult:
     return pos.sell(
         conn, till=w.till, items=[pos.SaleItem(code, amount)], receipt=NO_RECEIPT, now=now()
-    )
-
-
-def _redeem(conn: Connection, w: World, code: str, amount: int) -> OperationResult:
-    return pos.redeem(
-        conn,
-        till=w.till,
-        code=code,
-        amount=Money(amount, "EUR"),
-        partial_allowed=False,
-        pin=None,
-        receipt=NO_RECEIPT,
-        now=now(),
     )
 
 
@@ -153,7 +141,7 @@ def test_a_one_time_certificate_used_in_part_forfeits_the_rest(conn: Connection,
     [code] = vouchers(conn, w, "cert")
     _sell(conn, w, code)
 
-    paid = _redeem(conn, w, code, 2000)
+    paid = pay(conn, w, code, 2000)
 
     assert paid.amount_minor == 2000
     assert _state(conn, w, code) == ("redeemed", 0)
@@ -161,17 +149,17 @@ def test_a_one_time_certificate_used_in_part_forfeits_the_rest(conn: Connection,
         ("forfeit", 3000, "voucher_liability", "breakage_income"),
         ("redemption", 2000, "voucher_liability", "store_clearing"),
     ]
-    _refused(conn, w, [code], lambda: _redeem(conn, w, code, 100), "transition_not_allowed")
+    _refused(conn, w, [code], lambda: pay(conn, w, code, 100), "transition_not_allowed")
 
 
 def test_a_multi_use_certificate_stays_active_until_zero(conn: Connection, w: World) -> None:
     [code] = vouchers(conn, w, "multi_cert")
     _sell(conn, w, code)
 
-    _redeem(conn, w, code, 2000)
+    pay(conn, w, code, 2000)
     assert _state(conn, w, code) == ("active", 3000)
-    _refused(conn, w, [code], lambda: _redeem(conn, w, code, 3001), "insufficient_balance")
-    last = _redeem(conn, w, code, 3000)
+    _refused(conn, w, [code], lambda: pay(conn, w, code, 3001), "insufficient_balance")
+    last = pay(conn, w, code, 3000)
 
     assert _state(conn, w, code) == ("redeemed", 0)
     assert [t[0] for t in _transfers(conn, last.operation_id)] == ["redemption"]
@@ -182,9 +170,9 @@ def test_a_gift_card_is_depleted_at_zero_and_a_reload_revives_it(
 ) -> None:
     code = _card(conn, w, 3000)
 
-    _redeem(conn, w, code, 3000)
+    pay(conn, w, code, 3000)
     assert _state(conn, w, code) == ("depleted", 0)
-    _refused(conn, w, [code], lambda: _redeem(conn, w, code, 1), "transition_not_allowed")
+    _refused(conn, w, [code], lambda: pay(conn, w, code, 1), "transition_not_allowed")
     reloaded = _reload(conn, w, code, 1500)
 
     assert reloaded.vouchers[0].state == "active"
@@ -212,7 +200,7 @@ def test_a_certificate_is_not_reloadable(conn: Connection, w: World) -> None:
 
 def test_a_refund_returns_at_most_what_was_spent(conn: Connection, w: World) -> None:
     code = _card(conn, w, 5000)
-    _redeem(conn, w, code, 1000)
+    pay(conn, w, code, 1000)
 
     _refused(conn, w, [code], lambda: _refund(conn, w, code, 1001), "refund_exceeds_spent")
     refunded = _refund(conn, w, code, 1000)
@@ -240,7 +228,7 @@ def test_an_unused_certificate_is_returned(conn: Connection, w: World) -> None:
 def test_a_used_certificate_can_not_be_returned(conn: Connection, w: World) -> None:
     [code] = vouchers(conn, w, "multi_cert")
     _sell(conn, w, code)
-    _redeem(conn, w, code, 1000)
+    pay(conn, w, code, 1000)
 
     _refused(
         conn,
@@ -253,7 +241,7 @@ def test_a_used_certificate_can_not_be_returned(conn: Connection, w: World) -> N
 
 def test_a_balance_transfer_blocks_the_old_card(conn: Connection, w: World) -> None:
     source = _card(conn, w, 3000)
-    _redeem(conn, w, source, 500)
+    pay(conn, w, source, 500)
     [target] = vouchers(conn, w, "card")
 
     moved = pos.transfer_balance(
@@ -276,7 +264,7 @@ def test_a_balance_transfer_blocks_the_old_card(conn: Connection, w: World) -> N
 
 def test_a_balance_transfer_from_an_empty_card_is_refused(conn: Connection, w: World) -> None:
     source = _card(conn, w, 1000)
-    _redeem(conn, w, source, 1000)  # depleted: not a state transfers start from
+    pay(conn, w, source, 1000)  # depleted: not a state transfers start from
     [target] = vouchers(conn, w, "card")
 
     _refused(
@@ -301,12 +289,12 @@ def test_block_and_unblock(conn: Connection, w: World) -> None:
 
     _change(conn, w, code, "block")
     assert _state(conn, w, code) == ("blocked", 2000)
-    _refused(conn, w, [code], lambda: _redeem(conn, w, code, 100), "transition_not_allowed")
+    _refused(conn, w, [code], lambda: pay(conn, w, code, 100), "transition_not_allowed")
     _refused(conn, w, [code], lambda: _change(conn, w, code, "block"), "transition_not_allowed")
     _change(conn, w, code, "unblock")
 
     assert _state(conn, w, code) == ("active", 2000)
-    _redeem(conn, w, code, 100)
+    pay(conn, w, code, 100)
     assert _state(conn, w, code) == ("active", 1900)
 
 
@@ -324,13 +312,13 @@ def test_a_promotional_voucher_is_handed_over_then_activated_at_promo_expense(
     assert _transfers(conn, sold.operation_id) == [
         ("promo_issue", 1000, "promo_expense", "voucher_liability")
     ]
-    _redeem(conn, w, code, 1000)
+    pay(conn, w, code, 1000)
     assert _state(conn, w, code) == ("used", 0)
 
 
 def test_every_operation_writes_its_history_row(conn: Connection, w: World) -> None:
     code = _card(conn, w, 3000)
-    _redeem(conn, w, code, 1000)
+    pay(conn, w, code, 1000)
     _refund(conn, w, code, 500)
     _reload(conn, w, code, 700)
     _change(conn, w, code, "block")
